@@ -1,0 +1,48 @@
+"""Make the generated folder a repository in which `dvc repro` works at once: git and DVC
+initialised (when installed), the DVC remote configured from the answers, a first commit."""
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+
+REMOTE = {{ cookiecutter.dvc_remote_url | quote }}
+SLUG = {{ cookiecutter.project_slug | quote }}
+
+
+def run(*command: str) -> bool:
+    return subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True).returncode == 0
+
+
+def dvc_command() -> list[str] | None:
+    if importlib.util.find_spec("dvc") is not None:
+        return [sys.executable, "-m", "dvc"]
+    found = shutil.which("dvc")
+    return [found] if found else None
+
+
+def main() -> None:
+    todo = []
+    dvc = dvc_command()
+    if not shutil.which("git"):
+        todo.append("install git, then run: git init && dvc init")
+    elif not run("git", "init", "--quiet", "--initial-branch=main") and not run("git", "init", "--quiet"):
+        todo.append("run: git init")
+    elif dvc is None:
+        todo.append("install DVC (pip install -e .), then run: dvc init")
+    else:
+        run(*dvc, "init", "--quiet")
+        run(*dvc, "config", "core.autostage", "true")
+        if REMOTE:
+            run(*dvc, "remote", "add", "--default", "storage", REMOTE)
+        run("git", "add", "--all")
+        if not run("git", "commit", "--quiet", "--message", "Generated from the issue-classifier template"):
+            todo.append('make the first commit: git commit -m "Initial commit" (set git user.name/user.email first)')
+    print(f"\nGenerated {SLUG}/.")
+    print(f"Next: cd {SLUG} && pip install -e . && dvc repro")
+    for step in todo:
+        print(f"  - still to do: {step}")
+
+
+if __name__ == "__main__":
+    main()

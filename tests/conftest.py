@@ -1,0 +1,81 @@
+"""Helpers for the template's tests: bake the template with answers, run what it bakes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def run(command: list[str], cwd: Path, env: dict | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def bake(output_dir: Path, **answers: str) -> subprocess.CompletedProcess:
+    """`cookiecutter --no-input` with answers as KEY=VALUE arguments, as a user would run it."""
+    extra = [f"{key}={value}" for key, value in answers.items()]
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", str(output_dir), str(TEMPLATE)]
+    return run(command + extra, cwd=output_dir)
+
+
+def project_env(project: Path) -> dict:
+    """The generated package importable and this venv's tools (dvc) first on PATH."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(project / "src")
+    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
+    env.setdefault("GIT_AUTHOR_NAME", "test")
+    env.setdefault("GIT_AUTHOR_EMAIL", "test@example.com")
+    env.setdefault("GIT_COMMITTER_NAME", "test")
+    env.setdefault("GIT_COMMITTER_EMAIL", "test@example.com")
+    return env
+
+
+def dvc(project: Path, *args: str) -> subprocess.CompletedProcess:
+    return run([sys.executable, "-m", "dvc", *args], cwd=project, env=project_env(project))
+
+
+def edit_config(project: Path, changes: dict) -> None:
+    """Set dotted keys of the project's config.yaml."""
+    path = project / "config.yaml"
+    config = yaml.safe_load(path.read_text())
+    for dotted, value in changes.items():
+        *parents, last = dotted.split(".")
+        node = config
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+
+
+# A pipeline small enough for a test: a few thousand encoder parameters, an epoch or two.
+TINY = {
+    "import.demo_issues": 200,
+    "preprocess.min_examples": 2,
+    "language_model.sequence_length": 32,
+    "language_model.scratch.vocabulary_size": 300,
+    "language_model.scratch.hidden_dim": 16,
+    "language_model.scratch.intermediate_dim": 32,
+    "language_model.finetune.epochs": 1,
+    "classifier.params.epochs": 2,
+    "classifier.params.sequence_length": 32,
+}
+
+
+@pytest.fixture
+def baked(tmp_path: Path):
+    """Bake with answers; return the generated project folder."""
+
+    def _bake(**answers: str) -> Path:
+        result = bake(tmp_path, **answers)
+        assert result.returncode == 0, result.stderr
+        (project,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+        return project
+
+    return _bake

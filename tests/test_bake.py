@@ -1,0 +1,112 @@
+"""Bake the template with a matrix of answers: exact file set, nothing left unrendered, valid
+files, and answers carried where they belong."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import tomllib
+
+import pytest
+import yaml
+
+from conftest import project_env, run
+
+PACKAGE_FILES = [
+    "__init__.py", "__main__.py", "baseline.py", "classifier.py", "cli.py", "config.py", "errors.py",
+    "evaluate.py", "files.py", "language_model.py", "pipeline.py", "predict.py", "preprocess.py", "report.py",
+    "runtime.py", "text.py", "training.py", "tuning.py",
+    "issues/__init__.py", "issues/demo.py", "issues/dump.py", "issues/records.py",
+]  # fmt: skip
+TEST_FILES = ["test_cli.py", "test_config.py", "test_demo.py", "test_dump.py", "test_evaluate.py",
+              "test_preprocess.py", "test_text.py"]  # fmt: skip
+TOP_FILES = [
+    ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".github/workflows/ci.yaml", "README.md",
+    "config.yaml", "dvc.yaml", "pyproject.toml", "scripts/tiny_repro.sh",
+]  # fmt: skip
+
+
+def expected_files(package: str) -> set[str]:
+    return (
+        set(TOP_FILES)
+        | {f"src/{package}/{name}" for name in PACKAGE_FILES}
+        | {f"tests/{name}" for name in TEST_FILES}
+    )
+
+
+def project_files(project) -> set[str]:
+    return {
+        str(path.relative_to(project))
+        for path in project.rglob("*")
+        if path.is_file() and ".git" not in path.relative_to(project).parts[:1]
+        and "__pycache__" not in path.parts and not path.relative_to(project).parts[:2] == (".dvc", "tmp")
+        and not path.relative_to(project).parts[:2] == (".dvc", "cache")
+    }
+
+
+LABEL_SETS = {
+    "default": ("bug, enhancement, question, documentation", ["bug", "enhancement", "question", "documentation"]),
+    "awkward": ("area/editor, good first issue, 🐛 crash, Needs Triage, ../etc, type: bug",
+                ["area-editor", "good-first-issue", "crash", "needs-triage", "etc", "type-bug"]),
+}  # fmt: skip
+DVC_EXTRA = {"none": "dvc>=", "gcp": "dvc[gs]>=", "azure": "dvc[azure]>=", "aws": "dvc[s3]>="}
+
+
+@pytest.mark.parametrize("cloud", ["none", "gcp", "azure", "aws"])
+@pytest.mark.parametrize("label_set", list(LABEL_SETS))
+def test_bake_matrix(baked, cloud, label_set):
+    labels, slugs = LABEL_SETS[label_set]
+    project = baked(project_name="Triage Bot", labels=labels, cloud=cloud)
+    assert project.name == "triage-bot"
+    assert project_files(project) == expected_files("triage_bot")
+
+    for path in project.rglob("*"):
+        if path.is_file() and ".git" not in path.parts:
+            text = path.read_text(encoding="utf-8")
+            assert not re.search(r"(?<!\$)\{\{|\{%|\{#", text), f"unrendered Jinja in {path}"
+            if path.suffix in (".yaml", ".yml"):
+                yaml.safe_load(text)
+            elif path.suffix == ".toml":
+                tomllib.loads(text)
+            elif path.suffix == ".json":
+                json.loads(text)
+
+    # the labels: slugged once at generation, names kept exactly as given
+    config = yaml.safe_load((project / "config.yaml").read_text(encoding="utf-8"))
+    assert list(config["labels"]) == slugs
+    assert [label["name"] for label in config["labels"].values()] == [n.strip() for n in labels.split(",")]
+    assert list(config["classifier"]["per_label"]) == slugs
+    check = run([sys.executable, "-m", "triage_bot", "check-config"], cwd=project, env=project_env(project))
+    assert check.returncode == 0, check.stderr
+
+    # the cloud: the DVC remote and the matching DVC extra
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert any(dep.startswith(DVC_EXTRA[cloud]) for dep in pyproject["project"]["dependencies"])
+    assert pyproject["project"]["scripts"] == {"triage-bot": "triage_bot.cli:main"}
+    dvc_config = (project / ".dvc/config").read_text()
+    if cloud == "none":
+        assert "remote" not in dvc_config
+    else:
+        scheme = {"gcp": "gs://", "azure": "azure://", "aws": "s3://"}[cloud]
+        assert f"url = {scheme}triage-bot-dvc" in dvc_config
+
+
+def test_default_bake_is_a_committed_repository(baked):
+    project = baked()
+    assert project.name == "issue-triage"
+    status = run(["git", "status", "--porcelain"], cwd=project)
+    log = run(["git", "log", "--oneline"], cwd=project)
+    assert status.stdout == "" and len(log.stdout.splitlines()) == 1
+    readme = (project / "README.md").read_text()
+    assert "synthetic" in readme and "octo-org/octo-repo" in readme
+
+
+def test_demo_aliases_match_the_demo_corpus(baked):
+    """config.yaml's default aliases are the older label names the demo corpus uses."""
+    project = baked()
+    config = yaml.safe_load((project / "config.yaml").read_text())
+    code = "from issue_triage.issues.demo import ALIASES; import json; print(json.dumps(ALIASES))"
+    aliases = json.loads(run([sys.executable, "-c", code], cwd=project, env=project_env(project)).stdout)
+    configured = {alias: slug for slug, label in config["labels"].items() for alias in label["aliases"]}
+    assert configured == aliases

@@ -1,0 +1,35 @@
+"""Bad answers are rejected before anything is written, with a message naming the variable."""
+
+import pytest
+
+from conftest import bake
+
+BAD_ANSWERS = [
+    ({"project_slug": "My Project"}, "project_slug: expected lowercase letters"),
+    ({"project_slug": "9lives"}, "project_slug: expected lowercase letters"),
+    ({"package_name": "my-package"}, "package_name: expected a Python identifier"),
+    ({"package_name": "class"}, "package_name: expected a Python identifier"),
+    ({"github_repo": "just-a-name"}, "github_repo: expected owner/name"),
+    ({"github_repo": "a/b/c"}, "github_repo: expected owner/name"),
+    ({"labels": " , ,"}, "labels: expected at least one label name"),
+    ({"labels": "bug, 🐛 bug"}, "labels: 'bug' and '🐛 bug' both map to the slug 'bug'"),
+    ({"labels": "area/editor, area editor"}, "both map to the slug 'area-editor'"),
+    ({"labels": "🐛"}, "labels: '🐛' has no letter or digit"),
+    ({"cloud": "gcp", "dvc_remote_url": "s3://bucket"}, "dvc_remote_url: expected a gs://... URL for cloud 'gcp'"),
+    ({"dvc_remote_url": "gs://bucket"}, "dvc_remote_url: expected empty with cloud 'none'"),
+]
+
+
+@pytest.mark.parametrize(("answers", "message"), BAD_ANSWERS, ids=[str(a) for a, _ in BAD_ANSWERS])
+def test_bad_answer_is_rejected_and_nothing_written(tmp_path, answers, message):
+    result = bake(tmp_path, **answers)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_cloud_is_rejected(tmp_path):
+    result = bake(tmp_path, cloud="digitalocean")
+    assert result.returncode != 0
+    assert "cloud" in result.stderr and "digitalocean" in result.stderr
+    assert list(tmp_path.iterdir()) == []

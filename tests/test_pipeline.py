@@ -1,0 +1,107 @@
+"""`dvc repro` on a baked project with a tiny config: outputs, no-op re-runs, targeted re-runs,
+determinism, and bad input failing cleanly."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+
+from conftest import TINY, bake, dvc, edit_config
+
+
+def stages_run(result) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", result.stdout + result.stderr))
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pipeline")
+    assert bake(out).returncode == 0
+    project = out / "issue-triage"
+    edit_config(project, TINY)
+    result = dvc(project, "repro")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return project
+
+
+def read_jsonl(path):
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_metrics_for_every_label(project):
+    metrics = json.loads((project / "reports/metrics.json").read_text())
+    for model in ("classifier", "baseline"):
+        labels = metrics[model]["labels"]
+        assert set(labels) == {"bug", "enhancement", "question", "documentation"}
+        for values in labels.values():
+            for key in ("precision", "recall", "f1", "roc_auc", "pr_auc"):
+                assert 0.0 <= values[key] <= 1.0, (model, key, values)
+        assert 0.0 <= metrics[model]["macro"]["f1"] <= 1.0
+        assert 0.0 <= metrics[model]["micro"]["f1"] <= 1.0
+    report = (project / "reports/report.md").read_text()
+    assert "| bug | classifier |" in report and "| bug | baseline |" in report
+
+
+def test_one_prediction_per_test_issue(project):
+    processed = read_jsonl(project / "data/processed/issues.jsonl")
+    test_numbers = [row["number"] for row in processed if row["split"] == "test"]
+    predictions = read_jsonl(project / "reports/test_predictions.jsonl")
+    assert [p["number"] for p in predictions] == test_numbers
+    for prediction in predictions:
+        assert set(prediction["scores"]) == {"bug", "enhancement", "question", "documentation"}
+        assert set(prediction["predicted"]) <= set(prediction["scores"])
+
+
+def test_second_repro_runs_nothing(project):
+    result = dvc(project, "repro")
+    assert result.returncode == 0
+    assert stages_run(result) == set()
+
+
+def test_one_label_hyperparameter_reruns_that_label_and_evaluate(project):
+    edit_config(project, {"classifier.per_label.bug": {"learning_rate": 0.002}})
+    result = dvc(project, "repro")
+    assert result.returncode == 0, result.stderr
+    assert stages_run(result) == {"train@bug", "evaluate"}
+
+
+def test_retraining_is_deterministic(project):
+    scores = (project / "models/classifiers/question/scores.jsonl").read_bytes()
+    metrics = (project / "reports/metrics.json").read_bytes()
+    result = dvc(project, "repro", "--force", "--single-item", "train@question")
+    assert result.returncode == 0, result.stderr
+    assert (project / "models/classifiers/question/scores.jsonl").read_bytes() == scores
+    assert dvc(project, "repro").returncode == 0
+    assert (project / "reports/metrics.json").read_bytes() == metrics
+
+
+BAD_INPUTS = {
+    "wrong type": ({"classifier.params.epochs": "ten"}, "classifier.params.epochs: expected an integer; found string"),
+    "unknown key": ({"classifier.params.epoch": 3}, "classifier.params.epoch: unknown key; did you mean 'epochs'?"),
+    "min > max": (
+        {"classifier.tuning.tune": True, "classifier.tuning.hyperparams.dropout.tuning.min": 0.9},
+        "classifier.tuning.hyperparams.dropout.tuning.min: expected a value <= max (0.5); found 0.9",
+    ),
+    "label a/b": ({"labels.a/b": {"name": "a/b", "aliases": []}}, "labels.a/b: expected a slug"),
+    "emoji label": ({"labels.🐛": {"name": "🐛", "aliases": []}}, "labels.🐛: expected a slug"),
+    "empty data file": ({"import.source": "file", "import.file": "empty.jsonl"}, "no issues found"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_fails_clearly_and_leaves_no_output(tmp_path, case):
+    changes, message = BAD_INPUTS[case]
+    assert bake(tmp_path).returncode == 0
+    project = tmp_path / "issue-triage"
+    (project / "empty.jsonl").write_text("")
+    edit_config(project, changes)
+    result = dvc(project, "repro")
+    assert result.returncode != 0
+    assert message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    for output in ("data/raw", "data/processed", "models", "reports"):
+        assert not (project / output).exists(), output
+    shutil.rmtree(project)

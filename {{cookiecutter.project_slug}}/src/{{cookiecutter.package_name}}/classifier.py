@@ -1,0 +1,122 @@
+"""One binary classifier per label on the fine-tuned encoder.
+
+With `classifier.params.train_encoder: false` (the default) the encoder is frozen: every issue
+is encoded once and a small head is trained on the pooled vectors, which is fast and cheap.
+With `true`, encoder and head are trained together. Either way the label's folder holds what
+prediction needs: `meta.json`, and `head.keras` or `model.keras`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras_hub  # noqa: E402,F401  (registers the keras-hub layers for loading)
+import numpy as np
+
+from .runtime import keras, tf
+
+METRICS = ("pr_auc", "roc_auc")
+
+
+@keras.saving.register_keras_serializable(package="issue_classifier")
+class Pooling(keras.layers.Layer):
+    """Token vectors -> one vector per issue: the first ([CLS]) token, or the padding-masked mean."""
+
+    def __init__(self, mode: str = "mean", **kwargs):
+        super().__init__(**kwargs)
+        self.mode = mode
+
+    def call(self, sequence, padding_mask):
+        if self.mode == "cls":
+            return sequence[:, 0, :]
+        mask = keras.ops.expand_dims(keras.ops.cast(padding_mask, sequence.dtype), -1)
+        total = keras.ops.sum(sequence * mask, axis=1)
+        return total / keras.ops.maximum(keras.ops.sum(mask, axis=1), 1.0)
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode}
+
+
+class Encoder:
+    """The fine-tuned encoder preset: tokenisation and pooled issue vectors."""
+
+    def __init__(self, preset: str | Path, sequence_length: int, pooling: str):
+        self.preprocessor = keras_hub.models.TextClassifierPreprocessor.from_preset(
+            str(preset), sequence_length=sequence_length
+        )
+        self.backbone = keras_hub.models.Backbone.from_preset(str(preset))
+        inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in self.backbone.input}
+        outputs = self.backbone(inputs)
+        sequence = outputs["sequence_output"] if isinstance(outputs, dict) else outputs
+        pooled = Pooling(pooling, name="pooling")(sequence, inputs["padding_mask"])
+        self.pooled = keras.Model(inputs, pooled, name="encoder")
+
+    def tokenize(self, texts: list[str], chunk: int = 512) -> dict[str, np.ndarray]:
+        """Token arrays for `texts`: computed once per split, reused by every epoch and trial."""
+        parts = [self.preprocessor(tf.constant(texts[i : i + chunk])) for i in range(0, len(texts), chunk)]
+        return {key: np.concatenate([np.asarray(part[key]) for part in parts]) for key in parts[0]}
+
+    def encode(self, tokens: dict[str, np.ndarray], batch_size: int = 64) -> np.ndarray:
+        """Pooled vectors of tokenised issues."""
+        return self.pooled.predict(tokens, batch_size=batch_size, verbose=0)
+
+
+def build_head(hp: dict) -> keras.Sequential:
+    layers: list = [keras.layers.Dropout(hp["dropout"])]
+    if hp["hidden_units"]:
+        layers += [keras.layers.Dense(int(hp["hidden_units"]), activation="relu"), keras.layers.Dropout(hp["dropout"])]
+    layers.append(keras.layers.Dense(1, activation="sigmoid", name="score"))
+    return keras.Sequential(layers, name="head")
+
+
+def compile_model(model: keras.Model, learning_rate: float) -> keras.Model:
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="binary_crossentropy",
+        metrics=[keras.metrics.AUC(curve="PR", name="pr_auc"), keras.metrics.AUC(name="roc_auc")],
+    )
+    return model
+
+
+def build_model(encoder: Encoder, dim: int, hp: dict, train_encoder: bool) -> keras.Model:
+    """Head alone (on encoded vectors), or encoder + head trained together."""
+    head = build_head(hp)
+    if train_encoder:
+        model = keras.Model(encoder.pooled.input, head(encoder.pooled.output), name="classifier")
+    else:
+        inputs = keras.Input(shape=(dim,), name="pooled")
+        model = keras.Model(inputs, head(inputs), name="classifier")
+    return compile_model(model, float(hp["learning_rate"]))
+
+
+def class_weights(y: np.ndarray, policy: str) -> dict[int, float] | None:
+    positives = int(y.sum())
+    if policy == "none" or positives in (0, len(y)):
+        return None
+    return {0: len(y) / (2 * (len(y) - positives)), 1: len(y) / (2 * positives)}
+
+
+def save(model: keras.Model, directory: Path, meta: dict) -> None:
+    name = "model.keras" if meta["train_encoder"] else "head.keras"
+    model.save(directory / name)
+    (directory / "meta.json").write_text(json.dumps({**meta, "model": name}, indent=2, sort_keys=True) + "\n")
+
+
+class Predictor:
+    """Scores issues with a trained label folder, exactly as at training time."""
+
+    def __init__(self, directory: Path, encoder: Encoder):
+        self.meta = json.loads((directory / "meta.json").read_text())
+        self.encoder = encoder
+        self.model = keras.models.load_model(directory / self.meta["model"]) if self.meta["trained"] else None
+
+    def scores(self, tokens: dict[str, np.ndarray], vectors: np.ndarray | None = None) -> np.ndarray:
+        """Scores of tokenised issues; `vectors` (their pooled encodings) saves re-encoding."""
+        if self.model is None:
+            return np.zeros(len(tokens["token_ids"]))
+        if self.meta["train_encoder"]:
+            inputs = tokens
+        else:
+            inputs = vectors if vectors is not None else self.encoder.encode(tokens)
+        return self.model.predict(inputs, batch_size=64, verbose=0).reshape(-1)

@@ -1,0 +1,98 @@
+"""One command per pipeline stage (what dvc.yaml runs), plus `check-config` and `predict`.
+
+Errors a user can act on are printed as `error:` lines, with exit code 2 and no traceback.
+CTRL-C and SIGTERM stop a stage cleanly: atomic writes leave no partial output behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import warnings
+from pathlib import Path
+
+from . import pipeline
+from .config import ConfigError, load_config
+from .errors import PipelineError
+
+EXIT_USAGE = 2
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised like KeyboardInterrupt so that cleanup code runs."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated
+
+
+def _warn(message, category, filename, lineno, file=None, line=None) -> None:
+    """Our own warnings as one readable line; other libraries' as usual."""
+    if Path(filename).is_relative_to(Path(__file__).parent):
+        print(f"warning: {message}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="{{ cookiecutter.project_slug }}", description=__doc__.split("\n")[0])
+    p.add_argument("--config", default="config.yaml", help="the parameters file (default: config.yaml)")
+    commands = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("check-config", help="validate config.yaml and list the labels")
+    commands.add_parser("import-issues", help="stage import_issues: read the issues into data/raw")
+    commands.add_parser("preprocess", help="stage preprocess: normalise text, map labels, split")
+    commands.add_parser("finetune-lm", help="stage finetune_lm: the base encoder, fine-tuned as a masked LM")
+    train = commands.add_parser("train", help="stage train@<label>: one label's classifier")
+    train.add_argument("--label", required=True, help="the label's slug (a key of `labels` in config.yaml)")
+    commands.add_parser("baseline", help="stage baseline: TF-IDF + logistic regression, for comparison")
+    commands.add_parser("evaluate", help="stage evaluate: thresholds on val, metrics on test, report")
+    predict = commands.add_parser("predict", help="label new issues; prints one JSON line per issue")
+    predict.add_argument("file", nargs="?", help="a .jsonl or .csv file of issues (title, body)")
+    predict.add_argument("--title", help="the title of one issue to label (instead of FILE)")
+    predict.add_argument("--body", default="", help="the body of that issue")
+    predict.add_argument("--precision", type=float, help="apply labels at this validation precision (0.50-0.95)")
+    return p
+
+
+def run(args: argparse.Namespace) -> str | None:
+    config = load_config(args.config)
+    if args.command == "check-config":
+        labels = ", ".join(f"{slug} ({label.name!r})" for slug, label in config.labels.items())
+        return f"{args.config} is valid; labels: {labels}"
+    if args.command == "train":
+        return pipeline.train(config, args.label)
+    if args.command == "predict":
+        from .issues.dump import read_dump
+        from .predict import predict
+
+        if bool(args.file) == bool(args.title):
+            raise PipelineError("predict: expected a FILE or --title; found " + ("both" if args.file else "neither"))
+        issues = read_dump(args.file) if args.file else [{"title": args.title, "body": args.body}]
+        for result in predict(config, issues, args.precision):
+            print(json.dumps(result, ensure_ascii=False))
+        return None
+    return getattr(pipeline, args.command.replace("-", "_"))(config)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    warnings.showwarning = _warn
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        message = run(args)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    except PipelineError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except (KeyboardInterrupt, Terminated) as stop:
+        name = "SIGTERM" if isinstance(stop, Terminated) else "SIGINT"
+        print(f"{args.command}: stopped by {name}; no partial output was left", file=sys.stderr)
+        return 143 if isinstance(stop, Terminated) else 130
+    if message:
+        print(message)
+    return 0

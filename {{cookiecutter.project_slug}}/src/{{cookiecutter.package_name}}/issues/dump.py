@@ -1,0 +1,68 @@
+"""Read an issue dump: JSONL (one issue a line) or CSV (columns title, body, label or labels,
+and optional split, number, created_at, state, repo)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from .records import SourceError, check_records
+
+
+def read_dump(path: str | Path, repo_filter: str | None = None) -> list[dict]:
+    path = Path(path)
+    if not path.is_file():
+        raise SourceError(f"import.file: {path} not found; expected a .jsonl or .csv dump of issues")
+    raw = path.read_bytes().removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise SourceError(f"{path}: line {line}: invalid UTF-8 (byte {error.start}); expected UTF-8 text") from None
+    if path.suffix.lower() == ".csv":
+        rows = _read_csv(text, path)
+    elif path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        rows = _read_jsonl(text, path)
+    else:
+        raise SourceError(f"import.file: expected a .jsonl or .csv file; found {path.name!r}")
+    if repo_filter is not None:
+        rows = [row for row in rows if row.get("repo") == repo_filter]
+        if not rows:
+            raise SourceError(f"import.repo_filter: no row of {path} has repo {repo_filter!r}")
+    return check_records(rows, str(path))
+
+
+def _read_jsonl(text: str, path: Path) -> list[dict]:
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise SourceError(
+                f"{path}: line {number}: not valid JSON ({error.msg}); expected one issue object a line"
+            ) from None
+        if not isinstance(row, dict):
+            raise SourceError(f"{path}: line {number}: expected a JSON object; found {type(row).__name__}")
+        rows.append(row)
+    return rows
+
+
+def _read_csv(text: str, path: Path) -> list[dict]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    columns = set(reader.fieldnames or [])
+    missing = {"title", "body"} - columns
+    if missing or not columns & {"label", "labels"}:
+        raise SourceError(
+            f"{path}: expected columns title, body and label (or labels); found {', '.join(sorted(columns)) or 'none'}"
+        )
+    rows = []
+    for row in reader:
+        names = row.get("labels") if "labels" in columns else row.get("label")
+        row["labels"] = [name.strip() for name in (names or "").split(",") if name.strip()]
+        row.pop("label", None)
+        rows.append(row)
+    return rows

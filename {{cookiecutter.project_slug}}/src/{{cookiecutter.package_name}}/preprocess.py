@@ -1,0 +1,131 @@
+"""Raw issues -> model text, label slugs and a train/val/test split.
+
+Issues with none of the configured labels get the split `unlabelled`: they feed the language
+model, never a classifier or the metrics.
+"""
+
+from __future__ import annotations
+
+import random
+import warnings
+from collections import Counter, defaultdict
+
+from .config import Config
+from .errors import PipelineError
+from .text import normalise
+
+UNLABELLED = "unlabelled"
+
+
+class DataError(PipelineError):
+    """The data cannot train the configured labels; the message says which and why."""
+
+
+def label_index(config: Config) -> dict[str, str]:
+    """GitHub label name (or alias) -> slug."""
+    return {name: slug for slug, label in config.labels.items() for name in [label.name, *label.aliases]}
+
+
+def split_stratified(items: list[dict], fractions: dict[str, float], seed: int) -> dict[int, str]:
+    """number -> split, each label combination split in the given proportions (rest: train)."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for item in items:
+        groups[tuple(item["labels"])].append(item)
+    rng = random.Random(seed)
+    assigned: dict[int, str] = {}
+    for key in sorted(groups):
+        group = sorted(groups[key], key=lambda item: item["number"])
+        rng.shuffle(group)
+        start = 0
+        for split, fraction in fractions.items():
+            count = round(len(group) * fraction)
+            for item in group[start : start + count]:
+                assigned[item["number"]] = split
+            start += count
+        for item in group[start:]:
+            assigned[item["number"]] = "train"
+    return assigned
+
+
+def preprocess(config: Config, records: list[dict]) -> tuple[list[dict], dict]:
+    """Rows {number, text, labels (slugs), split} and a summary of the labels and splits."""
+    index = label_index(config)
+    slugs = config.label_slugs()
+    rows = []
+    for record in records:
+        found = {index[name] for name in record["labels"] if name in index}
+        rows.append(
+            {
+                "number": record["number"],
+                "text": normalise(record["title"], record["body"], config.preprocess.text),
+                "labels": [slug for slug in slugs if slug in found],
+                "split": record.get("split"),
+            }
+        )
+    labelled = [row for row in rows if row["labels"]]
+    if not labelled:
+        names = ", ".join(repr(label.name) for label in config.labels.values())
+        raise DataError(
+            f"labels: no issue carries any of the configured labels ({names}); "
+            "expected each label (or one of its aliases) on some issues"
+        )
+    _assign_splits(config, rows, labelled)
+
+    train_counts = Counter(slug for row in rows if row["split"] == "train" for slug in row["labels"])
+    dropped = [slug for slug in slugs if train_counts[slug] < config.preprocess.min_examples]
+    if dropped:
+        warnings.warn(
+            "dropping labels with fewer than preprocess.min_examples "
+            f"({config.preprocess.min_examples}) training issues: "
+            + ", ".join(f"{config.labels[s].name!r} ({train_counts[s]})" for s in dropped),
+            stacklevel=1,
+        )
+    if len(dropped) == len(slugs):
+        raise DataError(
+            f"labels: no label has preprocess.min_examples ({config.preprocess.min_examples}) "
+            "training issues; expected at least one"
+        )
+    for row in rows:
+        row["labels"] = [slug for slug in row["labels"] if slug not in dropped]
+        if not row["labels"]:
+            row["split"] = UNLABELLED
+    return rows, _summary(config, rows, dropped)
+
+
+def _assign_splits(config: Config, rows: list[dict], labelled: list[dict]) -> None:
+    p = config.preprocess
+    with_split = [row for row in rows if row["split"]]
+    if with_split and len(with_split) != len(rows):
+        raise DataError(
+            f"split: {len(with_split)} of {len(rows)} issues have a `split` field; "
+            "expected all issues or none to have one"
+        )
+    if with_split:
+        if not any(row["split"] == "val" for row in labelled):
+            train = {row["number"]: row for row in labelled if row["split"] == "train"}
+            carved = split_stratified(list(train.values()), {"val": p.val_fraction}, config.seed)
+            for number, split in carved.items():
+                train[number]["split"] = split
+    else:
+        fractions = {"test": p.test_fraction, "val": p.val_fraction}
+        assigned = split_stratified(labelled, fractions, config.seed)
+        for row in labelled:
+            row["split"] = assigned[row["number"]]
+    for row in rows:
+        if not row["labels"]:
+            row["split"] = UNLABELLED
+
+
+def _summary(config: Config, rows: list[dict], dropped: list[str]) -> dict:
+    counts = Counter((row["split"], slug) for row in rows for slug in row["labels"])
+    return {
+        "splits": dict(sorted(Counter(row["split"] for row in rows).items())),
+        "labels": {
+            slug: {
+                "name": label.name,
+                "dropped": slug in dropped,
+                **{split: counts[(split, slug)] for split in ("train", "val", "test")},
+            }
+            for slug, label in config.labels.items()
+        },
+    }

@@ -1,0 +1,46 @@
+"""reports/report.md: the summary a person reads (and the CML job posts on the commit or PR)."""
+
+from __future__ import annotations
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def render(metrics: dict, summary: dict, thresholds: dict) -> str:
+    models = [name for name in ("classifier", "baseline") if name in metrics]
+    lines = ["# Issue label classifiers: test metrics", ""]
+    lines += [
+        "Thresholds are chosen on the validation split "
+        f"({thresholds['policy']}); metrics are measured on the test split.",
+        "",
+        "| label | model | precision | recall | F1 | ROC-AUC | PR-AUC | threshold | test issues |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for slug, info in summary["labels"].items():
+        if info["dropped"]:
+            lines.append(f"| {info['name']} | – | dropped: {info['train']} training issues | | | | | | |")
+            continue
+        for model in models:
+            m = metrics[model]["labels"][slug]
+            lines.append(
+                f"| {info['name']} | {model} | {_cell(m['precision'])} | {_cell(m['recall'])} | {_cell(m['f1'])} "
+                f"| {_cell(m['roc_auc'])} | {_cell(m['pr_auc'])} | {_cell(m['threshold'])} | {m['support']} |"
+            )
+    lines += [
+        "",
+        "| model | micro F1 | macro F1 | single-label accuracy | single-label macro F1 |",
+        "|---|---|---|---|---|",
+    ]
+    for model in models:
+        m = metrics[model]
+        single = m.get("single_label") or {}
+        lines.append(
+            f"| {model} | {_cell(m['micro']['f1'])} | {_cell(m['macro']['f1'])} "
+            f"| {_cell(single.get('accuracy'))} | {_cell(single.get('macro_f1'))} |"
+        )
+    splits = ", ".join(f"{name}: {count}" for name, count in summary["splits"].items())
+    lines += ["", f"Issues per split: {splits}.", ""]
+    return "\n".join(lines)

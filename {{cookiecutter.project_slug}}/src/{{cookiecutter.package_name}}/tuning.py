@@ -1,0 +1,67 @@
+"""config.yaml `classifier.tuning` -> a keras-tuner search.
+
+Each hyperparameter has a `default_value`. It is searched only when both `tuning.tune` and
+its own `tuning.tune` are true (and no per-label override fixes it); otherwise it stays fixed
+at its value, so a hyperparameter given as a bare `default_value` is always valid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import keras_tuner as kt
+
+from .config import TuningConfig
+
+TUNERS = {"random": kt.RandomSearch, "bayesian": kt.BayesianOptimization}  # hyperband: below
+
+
+def search_space(tuning: TuningConfig, values: dict[str, Any], fixed: set[str]) -> kt.HyperParameters:
+    hp = kt.HyperParameters()
+    for name, spec in tuning.hyperparams.items():
+        t = spec.tuning
+        if not (tuning.tune and t and t.tune) or name in fixed:
+            hp.Fixed(name, values[name])
+        elif t.param_type == "int":
+            hp.Int(name, int(t.min), int(t.max), step=int(t.step or 1), sampling=t.sampling, default=int(values[name]))
+        elif t.param_type == "float":
+            hp.Float(name, t.min, t.max, step=t.step, sampling=t.sampling, default=float(values[name]))
+        elif t.param_type == "boolean":
+            hp.Boolean(name, default=bool(values[name]))
+        else:
+            hp.Choice(name, t.values, default=values[name] if values[name] in t.values else None)
+    return hp
+
+
+def search(
+    build: Callable[[kt.HyperParameters], Any],
+    hp: kt.HyperParameters,
+    tuning: TuningConfig,
+    seed: int,
+    directory: Path,
+    epochs: int,
+    **fit_kwargs,
+) -> tuple[dict[str, Any], list[dict]]:
+    """Best hyperparameter values and every trial's values and score."""
+    direction = "min" if tuning.objective.endswith("loss") else "max"
+    common = dict(
+        hypermodel=build,
+        objective=kt.Objective(tuning.objective, direction=direction),
+        hyperparameters=hp,
+        seed=seed,
+        directory=str(directory),
+        project_name="search",
+        overwrite=True,
+    )
+    if tuning.tuner == "hyperband":
+        tuner = kt.Hyperband(max_epochs=epochs, **common)
+    else:
+        tuner = TUNERS[tuning.tuner](max_trials=tuning.max_trials, **common)
+    tuner.search(epochs=epochs, verbose=0, **fit_kwargs)
+    trials = [
+        {"trial": trial.trial_id, "score": trial.score, "values": trial.hyperparameters.values}
+        for trial in tuner.oracle.get_best_trials(num_trials=len(tuner.oracle.trials))
+    ]
+    return tuner.get_best_hyperparameters(1)[0].values, trials

@@ -1,0 +1,113 @@
+"""The command line as a user meets it: errors are `error:` lines with exit code 2, no traceback."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+SRC = Path(__file__).parents[1] / "src"
+CONFIG_PATH = Path(__file__).parents[1] / "config.yaml"
+
+
+def cli(*args, cwd):
+    """Run `python -m <package> ARGS` in `cwd` and return the finished process."""
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    return subprocess.run(
+        [sys.executable, "-m", "{{ cookiecutter.package_name }}", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def assert_user_error(result):
+    """Exit code 2, only `error:` lines on stderr, no traceback."""
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert lines
+    assert all(line.startswith("error: ") for line in lines), lines
+    return lines
+
+
+def write_config(tmp_path, mutate):
+    data = yaml.safe_load(CONFIG_PATH.read_text(encoding="utf-8"))
+    mutate(data)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_check_config_valid(tmp_path):
+    result = cli("check-config", "--config", str(CONFIG_PATH), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "is valid; labels:" in result.stdout
+
+
+def test_check_config_reports_every_problem(tmp_path):
+    def mutate(data):
+        data["classifier"]["params"]["epoch"] = 10
+        data["preprocess"]["val_fraction"] = "a lot"
+
+    path = write_config(tmp_path, mutate)
+    lines = assert_user_error(cli("check-config", "--config", str(path), cwd=tmp_path))
+    assert len(lines) == 2, lines
+    assert any("classifier.params.epoch: unknown key; did you mean 'epochs'" in line for line in lines)
+    assert any("preprocess.val_fraction: expected a number; found string 'a lot'" in line for line in lines)
+
+
+def test_check_config_missing_file(tmp_path):
+    lines = assert_user_error(cli("check-config", "--config", "nope.yaml", cwd=tmp_path))
+    assert "nope.yaml: not found" in lines[0]
+
+
+def import_config(tmp_path, dump_name):
+    """A config that imports `dump_name` from tmp_path, with every output under tmp_path."""
+
+    def mutate(data):
+        data["import"].update(source="file", file=str(tmp_path / dump_name))
+        data["paths"] = {key: str(tmp_path / value) for key, value in data["paths"].items()}
+
+    return write_config(tmp_path, mutate)
+
+
+def test_import_issues_from_an_empty_file(tmp_path):
+    (tmp_path / "empty.jsonl").write_text("", encoding="utf-8")
+    config = import_config(tmp_path, "empty.jsonl")
+    lines = assert_user_error(cli("--config", str(config), "import-issues", cwd=tmp_path))
+    assert lines == [f"error: {tmp_path / 'empty.jsonl'}: no issues found; expected at least one issue"]
+    raw = Path(yaml.safe_load(config.read_text(encoding="utf-8"))["paths"]["raw"])
+    assert not raw.exists()
+    assert not raw.parent.exists() or not any(raw.parent.iterdir())  # no temporary file left behind
+
+
+def test_import_then_preprocess(tmp_path):
+    # A small valid dump goes through both stages that need no TensorFlow.
+    data = yaml.safe_load(CONFIG_PATH.read_text(encoding="utf-8"))
+    names = [label["name"] for label in data["labels"].values()]
+    if len(names) < 2:
+        pytest.skip("needs two labels")
+    first, second = names[:2]
+    rows = [{"number": n, "title": f"Issue {n}", "body": "text", "labels": [first]} for n in range(1, 31)]
+    rows.append({"number": 31, "title": "Rare", "body": "text", "labels": [second]})
+    (tmp_path / "dump.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    config = import_config(tmp_path, "dump.jsonl")
+
+    result = cli("--config", str(config), "import-issues", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "imported 31 issues" in result.stdout
+
+    result = cli("--config", str(config), "preprocess", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    # Our warnings are one readable line each.
+    assert "warning: dropping labels with fewer than preprocess.min_examples" in result.stderr
+    assert f"{second!r} (" in result.stderr
+    processed = Path(yaml.safe_load(config.read_text(encoding="utf-8"))["paths"]["processed"])
+    assert (processed / "issues.jsonl").is_file()
+    assert (processed / "summary.json").is_file()

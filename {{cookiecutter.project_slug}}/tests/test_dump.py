@@ -1,0 +1,188 @@
+"""Reading an issue dump (issues/dump.py) into checked records (issues/records.py)."""
+
+import json
+
+import pytest
+
+from {{ cookiecutter.package_name }}.issues.dump import read_dump
+from {{ cookiecutter.package_name }}.issues.records import SourceError
+
+
+def write_jsonl(path, rows):
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --- what is read ------------------------------------------------------------------------------
+
+
+def test_jsonl(tmp_path):
+    path = write_jsonl(
+        tmp_path / "issues.jsonl",
+        [
+            {"number": 7, "title": "Crash", "body": "It crashes", "labels": ["bug"], "state": "CLOSED"},
+            {"number": 9, "title": "Idea", "body": None, "labels": [], "created_at": "2024-01-02T00:00:00Z"},
+        ],
+    )
+    assert read_dump(path) == [
+        {"number": 7, "title": "Crash", "body": "It crashes", "labels": ["bug"], "created_at": "", "state": "closed"},
+        {"number": 9, "title": "Idea", "body": "", "labels": [], "created_at": "2024-01-02T00:00:00Z", "state": ""},
+    ]
+
+
+def test_jsonl_skips_blank_lines_and_numbers_by_position(tmp_path):
+    path = write(tmp_path / "issues.jsonl", '{"title": "a"}\n\n   \n{"title": "b"}\n')
+    assert [record["number"] for record in read_dump(path)] == [1, 2]
+
+
+def test_github_api_style_labels(tmp_path):
+    row = {"number": 1, "title": "t", "body": "b", "labels": [{"name": "bug", "color": "d73a4a"}, "question"]}
+    assert read_dump(write_jsonl(tmp_path / "issues.jsonl", [row]))[0]["labels"] == ["bug", "question"]
+
+
+def test_split_field_kept(tmp_path):
+    rows = [{"title": "a", "split": "train"}, {"title": "b", "split": "test"}, {"title": "c", "split": ""}]
+    records = read_dump(write_jsonl(tmp_path / "issues.jsonl", rows))
+    assert [record.get("split") for record in records] == ["train", "test", None]
+
+
+def test_csv_with_labels_column(tmp_path):
+    path = write(
+        tmp_path / "issues.csv",
+        "number,title,body,labels,split,repo\n"
+        '12,Crash,"Line one\nline two, with a comma","bug, question",train,octo/a\n'
+        "13,Docs,,,test,octo/a\n",
+    )
+    records = read_dump(path)
+    assert records[0]["number"] == 12  # a digit string becomes an integer
+    assert records[0]["body"] == "Line one\nline two, with a comma"
+    assert records[0]["labels"] == ["bug", "question"]
+    assert records[0]["split"] == "train"
+    assert records[1]["labels"] == []
+    assert records[1]["body"] == ""
+
+
+def test_csv_with_label_column_and_bom(tmp_path):
+    path = tmp_path / "issues.csv"
+    path.write_bytes("title,body,label\nCrash,It crashes,bug\nHow?,Help,question\n".encode("utf-8-sig"))
+    records = read_dump(path)
+    assert [record["labels"] for record in records] == [["bug"], ["question"]]
+    assert [record["number"] for record in records] == [1, 2]
+    assert "split" not in records[0]
+
+
+def test_repo_filter(tmp_path):
+    rows = [
+        {"number": 1, "title": "a", "repo": "octo/a"},
+        {"number": 1, "title": "b", "repo": "octo/b"},  # numbers repeat across repositories
+        {"number": 2, "title": "c", "repo": "octo/a"},
+    ]
+    path = write_jsonl(tmp_path / "issues.jsonl", rows)
+    assert [record["title"] for record in read_dump(path, repo_filter="octo/a")] == ["a", "c"]
+    with pytest.raises(SourceError, match=r"import.repo_filter: no row .* has repo 'octo/c'"):
+        read_dump(path, repo_filter="octo/c")
+
+
+# --- what is refused ---------------------------------------------------------------------------
+
+
+def refused(path, **kwargs):
+    """The SourceError message for reading `path`."""
+    with pytest.raises(SourceError) as caught:
+        read_dump(path, **kwargs)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["issues.jsonl", "issues.csv"])
+def test_empty_file(tmp_path, name):
+    path = write(tmp_path / name, "title,body,label\n" if name.endswith(".csv") else "\n\n")
+    message = refused(path)
+    assert str(path) in message
+    assert "no issues found; expected at least one issue" in message
+
+
+def test_invalid_utf8_names_the_line(tmp_path):
+    path = tmp_path / "issues.jsonl"
+    path.write_bytes(b'{"title": "a"}\n{"title": "caf\xe9"}\n')
+    message = refused(path)
+    assert "line 2: invalid UTF-8" in message
+    assert "expected UTF-8" in message
+
+
+def test_invalid_utf8_after_a_byte_order_mark_names_the_line(tmp_path):
+    path = tmp_path / "issues.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"title": "a"}\n\xff\n')
+    assert "line 2: invalid UTF-8" in refused(path)
+
+
+def test_malformed_json_line_names_the_line(tmp_path):
+    path = write(tmp_path / "issues.jsonl", '{"title": "a"}\n{"title": "b",}\n')
+    message = refused(path)
+    assert "line 2: not valid JSON" in message
+    assert "expected one issue object a line" in message
+
+
+def test_json_line_that_is_not_an_object(tmp_path):
+    path = write(tmp_path / "issues.jsonl", '[{"title": "a"}]\n')
+    assert "line 1: expected a JSON object; found list" in refused(path)
+
+
+@pytest.mark.parametrize("header", ["title,labels", "body,label", "title,body", ""])
+def test_missing_csv_columns(tmp_path, header):
+    path = write(tmp_path / "issues.csv", header + "\n")
+    message = refused(path)
+    assert "expected columns title, body and label (or labels)" in message
+    assert "found " + (", ".join(sorted(header.split(","))) if header else "none") in message
+
+
+def test_duplicate_numbers(tmp_path):
+    path = write_jsonl(tmp_path / "issues.jsonl", [{"number": 3, "title": "a"}, {"number": 3, "title": "b"}])
+    message = refused(path)
+    assert "issue #2" in message
+    assert "duplicate issue number 3" in message
+
+
+@pytest.mark.parametrize("number", ["x12", 1.5, True, None])
+def test_bad_number(tmp_path, number):
+    path = write_jsonl(tmp_path / "issues.jsonl", [{"number": number, "title": "a"}])
+    assert f"`number` expected an integer; found {number!r}" in refused(path)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [[1, 2], ["bug", None], [{"color": "red"}], "bug", {"name": "bug"}, 3],
+    ids=["integers", "null", "object-without-name", "string", "object", "number"],
+)
+def test_wrong_label_types(tmp_path, labels):
+    path = write_jsonl(tmp_path / "issues.jsonl", [{"number": 1, "title": "a", "labels": labels}])
+    message = refused(path)
+    assert "issue #1" in message
+    assert "`labels` expected a list of names" in message
+    assert f"found {labels!r}" in message
+
+
+def test_wrong_title_type(tmp_path):
+    path = write_jsonl(tmp_path / "issues.jsonl", [{"title": ["a"], "body": "b"}])
+    assert "`title` and `body` expected strings; found list and str" in refused(path)
+
+
+def test_unknown_split(tmp_path):
+    path = write_jsonl(tmp_path / "issues.jsonl", [{"title": "a", "split": "validation"}])
+    assert "`split` expected one of train, val, test; found 'validation'" in refused(path)
+
+
+def test_unknown_extension(tmp_path):
+    path = write(tmp_path / "issues.txt", "title,body,label\n")
+    assert "import.file: expected a .jsonl or .csv file; found 'issues.txt'" in refused(path)
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "nope.jsonl"
+    message = refused(path)
+    assert f"import.file: {path} not found" in message
+    assert "expected a .jsonl or .csv dump" in message

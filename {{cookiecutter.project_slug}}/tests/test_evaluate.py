@@ -1,0 +1,112 @@
+"""Thresholds and metrics (evaluate.py), checked against values worked out by hand."""
+
+import numpy as np
+import pytest
+
+from {{ cookiecutter.package_name }}.evaluate import (
+    averages,
+    binary_metrics,
+    choose_threshold,
+    single_label,
+    threshold_for_precision,
+    threshold_max_f1,
+)
+
+# Thresholds (ascending) and what each gives on this example:
+#   0.10: precision 2/4, recall 1, F1 0.667
+#   0.35: precision 2/3, recall 1, F1 0.8   <- best F1
+#   0.40: precision 1/2, recall 0.5, F1 0.5
+#   0.80: precision 1,   recall 0.5, F1 0.667
+Y = np.array([0, 0, 1, 1])
+SCORES = np.array([0.1, 0.4, 0.35, 0.8])
+
+
+def test_threshold_max_f1():
+    assert threshold_max_f1(Y, SCORES) == pytest.approx(0.35)
+
+
+def test_threshold_max_f1_without_positives():
+    assert threshold_max_f1(np.zeros(4), SCORES) is None
+
+
+@pytest.mark.parametrize(("target", "expected"), [(0.5, 0.1), (0.6, 0.35), (2 / 3, 0.35), (0.9, 0.8), (1.0, 0.8)])
+def test_threshold_for_precision_is_the_lowest_reaching_it(target, expected):
+    assert threshold_for_precision(Y, SCORES, target) == pytest.approx(expected)
+
+
+def test_threshold_for_precision_unreachable():
+    # The highest score is a negative: precision never exceeds 1/2.
+    y, scores = np.array([1, 0, 0]), np.array([0.5, 0.2, 0.9])
+    assert threshold_for_precision(y, scores, 0.6) is None
+
+
+def test_threshold_for_precision_without_positives():
+    assert threshold_for_precision(np.zeros(4), SCORES, 0.5) is None
+
+
+def test_choose_threshold_policies():
+    assert choose_threshold(Y, SCORES, "max_f1", 0.9) == pytest.approx(0.35)
+    assert choose_threshold(Y, SCORES, "target_precision", 0.9) == pytest.approx(0.8)
+
+
+def test_binary_metrics_hand_computed():
+    y = np.array([1, 1, 0, 0, 1])
+    scores = np.array([0.9, 0.4, 0.6, 0.2, 0.7])
+    m = binary_metrics(y, scores, 0.5)  # predicted: 1 0 1 0 1 -> tp 2, fp 1, fn 1
+    assert (m["tp"], m["fp"], m["fn"], m["support"]) == (2, 1, 1, 3)
+    assert m["precision"] == pytest.approx(2 / 3)
+    assert m["recall"] == pytest.approx(2 / 3)
+    assert m["f1"] == pytest.approx(2 / 3)
+    # 5 of the 6 (positive, negative) pairs are ordered correctly.
+    assert m["roc_auc"] == pytest.approx(5 / 6)
+    # Ranked: P P N P N -> precision 1, 1, 3/4 at each positive.
+    assert m["pr_auc"] == pytest.approx((1 + 1 + 3 / 4) / 3)
+
+
+def test_binary_metrics_threshold_inclusive():
+    m = binary_metrics(np.array([1, 0]), np.array([0.5, 0.4]), 0.5)
+    assert (m["tp"], m["fp"], m["fn"]) == (1, 0, 0)
+
+
+def test_binary_metrics_without_threshold_predicts_nothing():
+    m = binary_metrics(np.array([1, 0, 1]), np.array([0.9, 0.1, 0.8]), None)
+    assert (m["tp"], m["fp"], m["fn"]) == (0, 0, 2)
+    assert m["precision"] == m["recall"] == m["f1"] == 0.0
+    assert m["roc_auc"] == pytest.approx(1.0)
+
+
+def test_binary_metrics_single_class_has_no_auc():
+    m = binary_metrics(np.zeros(3), np.array([0.9, 0.1, 0.8]), 0.5)
+    assert m["roc_auc"] is None and m["pr_auc"] is None
+    assert (m["tp"], m["fp"], m["fn"], m["support"]) == (0, 2, 0, 0)
+    assert m["precision"] == m["recall"] == m["f1"] == 0.0
+
+
+def test_averages_micro_and_macro():
+    per_label = {
+        "a": {"precision": 2 / 3, "recall": 2 / 3, "f1": 2 / 3, "tp": 2, "fp": 1, "fn": 1},
+        "b": {"precision": 0.0, "recall": 0.0, "f1": 0.0, "tp": 0, "fp": 0, "fn": 2},
+    }
+    result = averages(per_label)
+    # micro: tp 2, fp 1, fn 3
+    assert result["micro"]["precision"] == pytest.approx(2 / 3)
+    assert result["micro"]["recall"] == pytest.approx(2 / 5)
+    assert result["micro"]["f1"] == pytest.approx(4 / 8)
+    # macro: the mean of the labels' values
+    for key in ("precision", "recall", "f1"):
+        assert result["macro"][key] == pytest.approx(1 / 3)
+
+
+def test_single_label_accuracy_and_macro_f1():
+    truth = [["a"], ["b"], ["a"], ["b"]]
+    scores = {"a": np.array([0.9, 0.2, 0.3, 0.1]), "b": np.array([0.1, 0.8, 0.6, 0.7])}
+    # argmax: a b b b -> 3 of 4 right; F1 of a: 2/3 (tp 1, fn 1), of b: 4/5 (tp 2, fp 1)
+    result = single_label(truth, scores)
+    assert result["accuracy"] == pytest.approx(0.75)
+    assert result["macro_f1"] == pytest.approx((2 / 3 + 4 / 5) / 2)
+
+
+@pytest.mark.parametrize("truth", [[], [["a"], []], [["a"], ["a", "b"]]], ids=["empty", "no-label", "two-labels"])
+def test_single_label_only_when_every_issue_has_one_label(truth):
+    scores = {"a": np.array([0.9, 0.2]), "b": np.array([0.1, 0.8])}
+    assert single_label(truth, scores) is None
