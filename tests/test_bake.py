@@ -19,7 +19,7 @@ PACKAGE_FILES = [
     "runtime.py", "text.py", "training.py", "tuning.py",
     "issues/__init__.py", "issues/demo.py", "issues/dump.py", "issues/records.py",
 ]  # fmt: skip
-TEST_FILES = ["test_cli.py", "test_config.py", "test_demo.py", "test_dump.py", "test_evaluate.py",
+TEST_FILES = ["conftest.py", "test_cli.py", "test_config.py", "test_demo.py", "test_dump.py", "test_evaluate.py",
               "test_preprocess.py", "test_text.py"]  # fmt: skip
 TOP_FILES = [
     ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".github/workflows/ci.yaml", "README.md",

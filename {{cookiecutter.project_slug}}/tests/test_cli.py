@@ -45,7 +45,7 @@ def write_config(tmp_path, mutate):
 
 
 def test_check_config_valid(tmp_path):
-    result = cli("check-config", "--config", str(CONFIG_PATH), cwd=tmp_path)
+    result = cli("--config", str(CONFIG_PATH), "check-config", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "is valid; labels:" in result.stdout
 
@@ -56,14 +56,20 @@ def test_check_config_reports_every_problem(tmp_path):
         data["preprocess"]["val_fraction"] = "a lot"
 
     path = write_config(tmp_path, mutate)
-    lines = assert_user_error(cli("check-config", "--config", str(path), cwd=tmp_path))
+    lines = assert_user_error(cli("--config", str(path), "check-config", cwd=tmp_path))
     assert len(lines) == 2, lines
     assert any("classifier.params.epoch: unknown key; did you mean 'epochs'" in line for line in lines)
     assert any("preprocess.val_fraction: expected a number; found string 'a lot'" in line for line in lines)
 
 
+def test_config_flag_after_the_command(tmp_path):
+    """`check-config --config FILE` reads naturally, so it works too."""
+    result = cli("check-config", "--config", str(CONFIG_PATH), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
 def test_check_config_missing_file(tmp_path):
-    lines = assert_user_error(cli("check-config", "--config", "nope.yaml", cwd=tmp_path))
+    lines = assert_user_error(cli("--config", "nope.yaml", "check-config", cwd=tmp_path))
     assert "nope.yaml: not found" in lines[0]
 
 

@@ -53,6 +53,10 @@ def first_label(data):
     return next(iter(data["labels"]))
 
 
+def override_first_label(data, **overrides):
+    data["classifier"]["per_label"][first_label(data)] = overrides
+
+
 # (id, mutation, key path in the message, words the message must contain)
 CASES = [
     (
@@ -171,19 +175,19 @@ CASES = [
     ),
     (
         "unknown per-label override key",
-        lambda d: d["classifier"]["per_label"].update({first_label(d): {"epoch": 3}}),
+        lambda d: override_first_label(d, epoch=3),
         "classifier.per_label.<first>.epoch",
         ["unknown key", "did you mean 'epochs'", "expected one of"],
     ),
     (
         "per-label override out of bounds",
-        lambda d: d["classifier"]["per_label"].update({first_label(d): {"epochs": 0}}),
+        lambda d: override_first_label(d, epochs=0),
         "classifier.per_label.<first>.epochs",
         ["expected a value >= 1", "found 0"],
     ),
     (
         "per-label override of the wrong type",
-        lambda d: d["classifier"]["per_label"].update({first_label(d): {"pooling": "max"}}),
+        lambda d: override_first_label(d, pooling="max"),
         "classifier.per_label.<first>.pooling",
         ["expected one of 'cls', 'mean'", "found string 'max'"],
     ),

@@ -186,3 +186,24 @@ def test_missing_file(tmp_path):
     message = refused(path)
     assert f"import.file: {path} not found" in message
     assert "expected a .jsonl or .csv dump" in message
+
+
+def test_json_array_as_gh_issue_list_writes_it(tmp_path):
+    """`gh issue list --json number,title,body,labels,state,createdAt` output, read as is."""
+    issues = [
+        {"number": 7, "title": "Crash", "body": "x", "labels": [{"name": "bug"}], "state": "OPEN",
+         "createdAt": "2024-05-01T10:00:00Z"},
+        {"number": 8, "title": "Docs", "body": "", "labels": [], "state": "CLOSED",
+         "createdAt": "2024-05-02T10:00:00Z"},
+    ]  # fmt: skip
+    path = write(tmp_path / "issues.json", json.dumps(issues, indent=2))
+    records = read_dump(path)
+    assert [(r["number"], r["labels"], r["state"], r["created_at"]) for r in records] == [
+        (7, ["bug"], "open", "2024-05-01T10:00:00Z"),
+        (8, [], "closed", "2024-05-02T10:00:00Z"),
+    ]
+
+
+def test_json_array_with_a_non_object(tmp_path):
+    path = write(tmp_path / "issues.json", '[{"title": "a"}, 3]')
+    assert "item 2: expected a JSON object; found int" in refused(path)

@@ -135,14 +135,14 @@ def test_title_joined_with_body():
 
 @pytest.mark.parametrize("body", [None, "", "   \n\n  "])
 def test_empty_body(body):
-    assert normalise("Crash on save", body, ALL_ON) == "crash on save ."
+    assert normalise("Crash on save", body, ALL_ON) == "crash on save"
 
 
 def test_body_that_is_only_noise():
     body = "<!-- template -->\n### Describe the bug\n```\ntrace\n```\n![x](https://x/y.png)\nVersion: 1.0"
-    assert normalise("Crash", body, ALL_ON) == "crash ."
+    assert normalise("Crash", body, ALL_ON) == "crash"
 
 
 def test_empty_title():
-    assert normalise("", "body text", ALL_ON) == ". body text"
-    assert normalise(None, "body text", ALL_ON) == ". body text"
+    assert normalise("", "body text", ALL_ON) == "body text"
+    assert normalise(None, "body text", ALL_ON) == "body text"

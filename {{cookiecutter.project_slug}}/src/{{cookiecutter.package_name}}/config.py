@@ -1,7 +1,8 @@
 """Load config.yaml into typed, validated objects.
 
-Every problem is reported at once, each naming its key path, what was expected and what
-was found, so that a user fixes the file in one go. The dataclasses below are the schema:
+Problems are reported together, each naming its key path, what was expected and what was
+found: first every key and type problem, then (once those are fixed) every rule that spans
+several keys. The dataclasses below are the schema:
 their field names are the keys, their type hints the expected types, and `field(metadata=)`
 the bounds.
 """
@@ -343,7 +344,8 @@ def _check_labels(config: Config, reader: _Reader) -> None:
             if name in owner and owner[name] != slug:
                 reader.fail(
                     f"labels.{slug}",
-                    f"expected each GitHub label (name or alias) under one slug; found {name!r} also under {owner[name]!r}",
+                    "expected each GitHub label (name or alias) under one slug; "
+                    f"found {name!r} also under {owner[name]!r}",
                 )
             owner[name] = slug
     per_label = config.classifier.per_label

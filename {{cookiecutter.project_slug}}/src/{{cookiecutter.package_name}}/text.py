@@ -37,7 +37,8 @@ def normalise(title: str, body: str, options: TextConfig) -> str:
         body = _HEADING.sub(" ", body)
     if options.strip_version_lines:
         body = _VERSION_LINE.sub(" ", body)
-    text = _SPACE.sub(" ", f"{title or ''} . {body}").strip()
+    parts = [_SPACE.sub(" ", part).strip() for part in (title or "", body)]
+    text = " . ".join(part for part in parts if part)  # " . " marks where the title ends
     if options.lowercase:
         text = text.lower()
     return text[: options.max_chars]

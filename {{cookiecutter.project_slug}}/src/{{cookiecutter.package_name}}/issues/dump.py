@@ -1,4 +1,5 @@
-"""Read an issue dump: JSONL (one issue a line) or CSV (columns title, body, label or labels,
+"""Read an issue dump: JSONL (one issue a line), a JSON array of issues (GitHub REST API, `gh issue
+list --json number,title,body,labels,state,createdAt`), or CSV (columns title, body, label or labels,
 and optional split, number, created_at, state, repo)."""
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ def read_dump(path: str | Path, repo_filter: str | None = None) -> list[dict]:
         raise SourceError(f"{path}: line {line}: invalid UTF-8 (byte {error.start}); expected UTF-8 text") from None
     if path.suffix.lower() == ".csv":
         rows = _read_csv(text, path)
+    elif path.suffix.lower() == ".json" and text.lstrip().startswith("["):
+        rows = _read_json_array(text, path)  # GitHub REST API pages, `gh issue list --json ...`
     elif path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
         rows = _read_jsonl(text, path)
     else:
@@ -48,6 +51,19 @@ def _read_jsonl(text: str, path: Path) -> list[dict]:
         if not isinstance(row, dict):
             raise SourceError(f"{path}: line {number}: expected a JSON object; found {type(row).__name__}")
         rows.append(row)
+    return rows
+
+
+def _read_json_array(text: str, path: Path) -> list[dict]:
+    try:
+        rows = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SourceError(
+            f"{path}: line {error.lineno}: not valid JSON ({error.msg}); expected an array of issues"
+        ) from None
+    for position, row in enumerate(rows, start=1):
+        if not isinstance(row, dict):
+            raise SourceError(f"{path}: item {position}: expected a JSON object; found {type(row).__name__}")
     return rows
 
 
