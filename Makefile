@@ -27,7 +27,7 @@ test: setup
 	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest tests
 
 lint: setup
-	$(BIN)/ruff check local_extensions.py hooks tests benchmarks
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 clean:
 	rm -rf $(DEMO) $(VENV)

@@ -22,7 +22,7 @@ def bake(output_dir: Path, **answers: str) -> subprocess.CompletedProcess:
     """`cookiecutter --no-input` with answers as KEY=VALUE arguments, as a user would run it."""
     extra = [f"{key}={value}" for key, value in answers.items()]
     command = [sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", str(output_dir), str(TEMPLATE)]
-    return run(command + extra, cwd=output_dir)
+    return run(command + extra, cwd=output_dir, env=git_identity(dict(os.environ)))
 
 
 def project_env(project: Path) -> dict:
@@ -30,10 +30,14 @@ def project_env(project: Path) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(project / "src")
     env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
-    env.setdefault("GIT_AUTHOR_NAME", "test")
-    env.setdefault("GIT_AUTHOR_EMAIL", "test@example.com")
-    env.setdefault("GIT_COMMITTER_NAME", "test")
-    env.setdefault("GIT_COMMITTER_EMAIL", "test@example.com")
+    return git_identity(env)
+
+
+def git_identity(env: dict) -> dict:
+    """A commit identity for the generated repositories, on machines with no git config."""
+    for role in ("AUTHOR", "COMMITTER"):
+        env.setdefault(f"GIT_{role}_NAME", "template tests")
+        env.setdefault(f"GIT_{role}_EMAIL", "tests@example.com")
     return env
 
 

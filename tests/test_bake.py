@@ -29,9 +29,7 @@ TOP_FILES = [
 
 def expected_files(package: str) -> set[str]:
     return (
-        set(TOP_FILES)
-        | {f"src/{package}/{name}" for name in PACKAGE_FILES}
-        | {f"tests/{name}" for name in TEST_FILES}
+        set(TOP_FILES) | {f"src/{package}/{name}" for name in PACKAGE_FILES} | {f"tests/{name}" for name in TEST_FILES}
     )
 
 
@@ -39,8 +37,10 @@ def project_files(project) -> set[str]:
     return {
         str(path.relative_to(project))
         for path in project.rglob("*")
-        if path.is_file() and ".git" not in path.relative_to(project).parts[:1]
-        and "__pycache__" not in path.parts and not path.relative_to(project).parts[:2] == (".dvc", "tmp")
+        if path.is_file()
+        and ".git" not in path.relative_to(project).parts[:1]
+        and "__pycache__" not in path.parts
+        and not path.relative_to(project).parts[:2] == (".dvc", "tmp")
         and not path.relative_to(project).parts[:2] == (".dvc", "cache")
     }
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sys
 
 import pytest
+import yaml
 
-from conftest import TINY, bake, dvc, edit_config
+from conftest import TINY, bake, dvc, edit_config, project_env, run
 
 
 def stages_run(result) -> set[str]:
@@ -105,3 +107,47 @@ def test_bad_input_fails_clearly_and_leaves_no_output(tmp_path, case):
     for output in ("data/raw", "data/processed", "models", "reports"):
         assert not (project / output).exists(), output
     shutil.rmtree(project)
+
+
+def test_predict_scores_new_issues_as_evaluate_did(project):
+    """Train/serve consistency: `predict` on the raw test issues gives the scores evaluate saw."""
+    processed = {row["number"]: row for row in read_jsonl(project / "data/processed/issues.jsonl")}
+    raw = [
+        issue
+        for issue in read_jsonl(project / "data/raw/issues.jsonl")
+        if processed[issue["number"]]["split"] == "test"
+    ]
+    (project / "new.jsonl").write_text("".join(json.dumps(issue) + "\n" for issue in raw))
+    result = run([sys.executable, "-m", "issue_triage", "predict", "new.jsonl"], cwd=project, env=project_env(project))
+    assert result.returncode == 0, result.stderr
+    predicted = [json.loads(line) for line in result.stdout.splitlines()]
+    expected = {p["number"]: p for p in read_jsonl(project / "reports/test_predictions.jsonl")}
+    names = {"bug": "bug", "enhancement": "enhancement", "question": "question", "documentation": "documentation"}
+    for item in predicted:
+        want = expected[item["number"]]
+        for slug, name in names.items():
+            assert item["scores"][name] == pytest.approx(want["scores"][slug], abs=1e-3)
+        assert sorted(item["labels"]) == sorted(names[slug] for slug in want["predicted"])
+
+    one = run([sys.executable, "-m", "issue_triage", "predict", "--title", "Crash on save", "--precision", "0.8"],
+              cwd=project, env=project_env(project))  # fmt: skip
+    assert one.returncode == 0, one.stderr
+    assert set(json.loads(one.stdout)["scores"]) == set(names)
+
+
+@pytest.mark.parametrize("tuner", ["random", "hyperband"])
+def test_keras_tuner_search(project, tuner):
+    """`classifier.tuning.tune: true` searches the configured space; the best values are saved."""
+    config = yaml.safe_load((project / "config.yaml").read_text())
+    config["classifier"]["tuning"].update(tune=True, tuner=tuner, max_trials=2)
+    config["classifier"]["params"]["epochs"] = 2
+    config["paths"].update(classifiers=f"tuned-{tuner}/models", training_logs=f"tuned-{tuner}/logs")
+    (project / f"tuned-{tuner}.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
+    command = [sys.executable, "-m", "issue_triage", "--config", f"tuned-{tuner}.yaml", "train", "--label", "question"]
+    result = run(command, cwd=project, env=project_env(project))
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((project / f"tuned-{tuner}/models/question/hyperparameters.json").read_text())
+    assert report["tuned"] is True and report["tuner"] == tuner and len(report["trials"]) >= 2
+    values = report["values"]
+    assert 0.0003 <= values["learning_rate"] <= 0.01 and 0.0 <= values["dropout"] <= 0.5
+    assert values["hidden_units"] == config["classifier"]["tuning"]["hyperparams"]["hidden_units"]["default_value"]
