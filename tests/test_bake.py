@@ -16,21 +16,32 @@ from conftest import project_env, run
 PACKAGE_FILES = [
     "__init__.py", "__main__.py", "baseline.py", "classifier.py", "cli.py", "config.py", "errors.py",
     "evaluate.py", "files.py", "language_model.py", "pipeline.py", "predict.py", "preprocess.py", "report.py",
-    "runtime.py", "text.py", "training.py", "tuning.py",
-    "issues/__init__.py", "issues/demo.py", "issues/dump.py", "issues/records.py",
+    "resumable.py", "runtime.py", "text.py", "training.py", "tuning.py",
+    "issues/__init__.py", "issues/api.py", "issues/demo.py", "issues/dump.py", "issues/github.py",
+    "issues/records.py", "issues/store.py",
 ]  # fmt: skip
-TEST_FILES = ["conftest.py", "test_cli.py", "test_config.py", "test_demo.py", "test_dump.py", "test_evaluate.py",
-              "test_preprocess.py", "test_text.py"]  # fmt: skip
+TEST_FILES = ["conftest.py", "fake_github.py", "test_cli.py", "test_config.py", "test_demo.py", "test_dump.py",
+              "test_evaluate.py", "test_github_import.py", "test_github_resume.py", "test_preprocess.py",
+              "test_text.py"]  # fmt: skip
 TOP_FILES = [
     ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".github/workflows/ci.yaml", "README.md",
     "config.yaml", "dvc.yaml", "pyproject.toml", "scripts/tiny_repro.sh",
 ]  # fmt: skip
+# GPU training (cml.yaml and its scripts) comes with a cloud or a self-hosted runner only
+CLOUD_FILES = [
+    ".github/workflows/cml.yaml", "scripts/cml/check_gpu.py", "scripts/cml/launch.sh", "scripts/cml/plots.py",
+    "scripts/cml/publish.sh", "scripts/cml/report.sh", "scripts/cml/target.py", "scripts/cml/train.sh",
+]  # fmt: skip
+SELF_HOSTED_FILES = [".github/actionlint.yaml"]
 
 
-def expected_files(package: str) -> set[str]:
-    return (
-        set(TOP_FILES) | {f"src/{package}/{name}" for name in PACKAGE_FILES} | {f"tests/{name}" for name in TEST_FILES}
-    )
+def expected_files(package: str, cloud: str = "none") -> set[str]:
+    top = set(TOP_FILES)
+    if cloud != "none":
+        top |= set(CLOUD_FILES)
+    if cloud == "self-hosted":
+        top |= set(SELF_HOSTED_FILES)
+    return top | {f"src/{package}/{name}" for name in PACKAGE_FILES} | {f"tests/{name}" for name in TEST_FILES}
 
 
 def project_files(project) -> set[str]:
@@ -50,16 +61,17 @@ LABEL_SETS = {
     "awkward": ("area/editor, good first issue, 🐛 crash, Needs Triage, ../etc, type: bug",
                 ["area-editor", "good-first-issue", "crash", "needs-triage", "etc", "type-bug"]),
 }  # fmt: skip
-DVC_EXTRA = {"none": "dvc>=", "gcp": "dvc[gs]>=", "azure": "dvc[azure]>=", "aws": "dvc[s3]>="}
+DVC_EXTRA = {"none": "dvc>=", "gcp": "dvc[gs]>=", "azure": "dvc[azure]>=", "aws": "dvc[s3]>=",
+             "self-hosted": "dvc[s3]>="}  # fmt: skip
 
 
-@pytest.mark.parametrize("cloud", ["none", "gcp", "azure", "aws"])
+@pytest.mark.parametrize("cloud", ["none", "gcp", "azure", "aws", "self-hosted"])
 @pytest.mark.parametrize("label_set", list(LABEL_SETS))
 def test_bake_matrix(baked, cloud, label_set):
     labels, slugs = LABEL_SETS[label_set]
     project = baked(project_name="Triage Bot", labels=labels, cloud=cloud)
     assert project.name == "triage-bot"
-    assert project_files(project) == expected_files("triage_bot")
+    assert project_files(project) == expected_files("triage_bot", cloud)
 
     for path in project.rglob("*"):
         if path.is_file() and ".git" not in path.parts:
@@ -88,7 +100,7 @@ def test_bake_matrix(baked, cloud, label_set):
     if cloud == "none":
         assert "remote" not in dvc_config
     else:
-        scheme = {"gcp": "gs://", "azure": "azure://", "aws": "s3://"}[cloud]
+        scheme = {"gcp": "gs://", "azure": "azure://", "aws": "s3://", "self-hosted": "s3://"}[cloud]
         assert f"url = {scheme}triage-bot-dvc" in dvc_config
 
 

@@ -17,7 +17,17 @@ BAD_ANSWERS = [
     ({"labels": "🐛"}, "labels: '🐛' has no letter or digit"),
     ({"cloud": "gcp", "dvc_remote_url": "s3://bucket"}, "dvc_remote_url: expected a gs://... URL for cloud 'gcp'"),
     ({"dvc_remote_url": "gs://bucket"}, "dvc_remote_url: expected empty with cloud 'none'"),
-]
+    ({"cloud": "self-hosted", "dvc_remote_url": "ssh://host/dvc"},
+     "dvc_remote_url: expected a gs://... or azure://... or s3://... URL for cloud 'self-hosted'"),
+    ({"cloud": "self-hosted", "dvc_remote_url": ""}, "dvc_remote_url: expected a gs://... or azure://..."),
+    ({"cloud": "self-hosted", "runner_labels": "gpu"}, "runner_labels: expected comma-separated labels"),
+    ({"cloud": "self-hosted", "runner_labels": "self-hosted, gpu box"}, "including 'self-hosted' (e.g. self-"),
+    ({"cloud": "self-hosted", "runner_labels": ""}, "runner_labels: expected comma-separated labels"),
+    ({"cloud": "aws", "runner_labels": "self-hosted,gpu"}, "runner_labels: used only with cloud 'self-hosted'"),
+    ({"cloud": "gcp", "cloud_region": ""}, "cloud_region: expected a name of letters, digits, '.', '_' or '-'"),
+    ({"cloud": "azure", "cloud_machine_type": "Standard NC6"}, "cloud_machine_type: expected a name of letters"),
+    ({"cloud": "aws", "cloud_gpu": "t4'; rm -rf /"}, "cloud_gpu: expected a name of letters"),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(("answers", "message"), BAD_ANSWERS, ids=[str(a) for a, _ in BAD_ANSWERS])

@@ -11,7 +11,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import TINY, bake, dvc, edit_config, project_env, run
+from conftest import bake, dvc, edit_config, project_env, run
 
 
 def stages_run(result) -> set[str]:
@@ -19,14 +19,8 @@ def stages_run(result) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    out = tmp_path_factory.mktemp("pipeline")
-    assert bake(out).returncode == 0
-    project = out / "issue-triage"
-    edit_config(project, TINY)
-    result = dvc(project, "repro")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return project
+def project(trained_project):
+    return trained_project
 
 
 def read_jsonl(path):

@@ -207,3 +207,85 @@ def test_json_array_as_gh_issue_list_writes_it(tmp_path):
 def test_json_array_with_a_non_object(tmp_path):
     path = write(tmp_path / "issues.json", '[{"title": "a"}, 3]')
     assert "item 2: expected a JSON object; found int" in refused(path)
+
+
+# --- richer dumps: vscode's issues.json, the REST API's arrays ----------------------------------
+
+
+def test_vscode_issues_json(tmp_path):
+    """vscode's scraper writes NDJSON with createdAt in epoch milliseconds and the label timeline."""
+    issue = {
+        "number": 1234,
+        "title": "Terminal freezes",
+        "body": "It hangs",
+        "createdAt": 1700000000000,
+        "labels": [{"name": "terminal", "color": "aaaaaa"}, {"name": "🐛 bug", "color": "ff0000"}],
+        "assignees": ["tyriar"],
+        "labelEvents": [
+            {"type": "added", "label": "terminal", "actor": "vscode-triage-bot", "title": "t", "body": "b"},
+            {"type": "added", "label": "🐛 bug", "actor": "tyriar", "title": "t", "body": "b"},
+            {"type": "removed", "label": "info-needed"},
+        ],
+        "closedWithCode": False,
+    }
+    (record,) = read_dump(write_jsonl(tmp_path / "issues.json", [issue]))
+    assert record["created_at"] == "2023-11-14T22:13:20Z"
+    assert record["labels"] == ["terminal", "🐛 bug"]
+    assert record["assignees"] == ["tyriar"]
+    assert record["label_events"] == [
+        {"type": "added", "label": "terminal", "actor": "vscode-triage-bot"},
+        {"type": "added", "label": "🐛 bug", "actor": "tyriar"},
+        {"type": "removed", "label": "info-needed"},
+    ]
+
+
+def test_rest_api_array_without_pull_requests(tmp_path):
+    issues = [
+        {"number": 1, "title": "Bug", "body": None, "state": "closed", "labels": [{"name": "area/editor"}],
+         "user": {"login": "octocat"}, "assignees": [{"login": "hubot"}], "created_at": "2024-01-01T00:00:00Z",
+         "updated_at": "2024-01-03T00:00:00Z", "closed_at": "2024-01-02T00:00:00Z"},
+        {"number": 2, "title": "A PR", "body": "", "state": "open", "labels": [], "user": None,
+         "pull_request": dict(url="https://api.github.com/repos/o/r/pulls/2")},
+        {"number": 3, "title": "By a deleted account", "body": "", "state": "open", "labels": [], "user": None},
+    ]  # fmt: skip
+    with pytest.warns(UserWarning, match="left out 1 pull requests"):
+        records = read_dump(write(tmp_path / "issues.json", json.dumps(issues)))
+    assert [record["number"] for record in records] == [1, 3]
+    assert records[0]["author"] == "octocat" and records[0]["assignees"] == ["hubot"]
+    assert (records[0]["updated_at"], records[0]["closed_at"]) == ("2024-01-03T00:00:00Z", "2024-01-02T00:00:00Z")
+    assert records[1]["author"] == "ghost"
+
+
+def test_only_pull_requests(tmp_path):
+    path = write(tmp_path / "issues.json", json.dumps([{"number": 2, "title": "PR", "pull_request": dict(url="u")}]))
+    with pytest.warns(UserWarning):
+        assert "only pull requests; expected at least one issue" in refused(path)
+
+
+def test_a_lone_surrogate_becomes_a_replacement_character(tmp_path):
+    """`\\ud83d` alone is valid JSON but not writable as UTF-8: half an emoji, cut by some client."""
+    path = write(tmp_path / "issues.jsonl", '{"title": "half \\ud83d", "body": "x", "labels": ["\\ud83d bug"]}\n')
+    (record,) = read_dump(path)
+    assert record["title"] == "half \ufffd" and record["labels"] == ["\ufffd bug"]
+    json.dumps(record, ensure_ascii=False).encode("utf-8")
+
+
+def test_labels_with_emoji_spaces_and_slashes_are_kept(tmp_path):
+    labels = ["🐛 bug", "good first issue", "area/editor", "type: feature"]
+    (record,) = read_dump(write_jsonl(tmp_path / "issues.jsonl", [{"title": "a", "labels": labels}]))
+    assert record["labels"] == labels
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("labelEvents", [{"type": "renamed", "label": "x"}], "label event `type` expected added or removed"),
+        ("label_events", "bug", "`label_events` expected objects"),
+        ("assignees", "octocat", "`assignees` expected a list of logins"),
+        ("created_at", ["2024"], "`created_at` expected an ISO timestamp or epoch milliseconds"),
+    ],
+)
+def test_bad_optional_fields(tmp_path, field, value, words):
+    path = write_jsonl(tmp_path / "issues.jsonl", [{"title": "a", field: value}])
+    message = refused(path)
+    assert "issue #1" in message and words in message

@@ -162,3 +162,37 @@ def test_no_issue_with_a_configured_label_is_an_error(default_config):
     records = [issue(1, ["wontfix"]), issue(2, [])]
     with pytest.raises(DataError, match=r"no issue carries any of the configured labels \('bug', 'enhancement'\)"):
         preprocess(config, records)
+
+
+# --- labels added by bots do not count ---------------------------------------------------------
+
+
+def added(label, actor):
+    return {"type": "added", "label": label, "actor": actor}
+
+
+def test_labels_added_by_bots_are_not_learned(default_config):
+    config = make_config(default_config, min_examples=1, bots=["vscode-triage-*", "Octo-Helper"])
+    records = [issue(n, ["bug"]) for n in range(1, 21)]  # no events: kept as they are
+    events = {
+        21: [added("bug", "dependabot[bot]")],
+        22: [added("bug", "github-actions")],
+        23: [added("bug", "vscode-triage-bot")],
+        24: [added("bug", "octo-helper")],  # logins are case-insensitive
+        25: [added("bug", "alice")],
+        26: [added("bug", "renovate[bot]"), {"type": "removed", "label": "bug"}, added("bug", "alice")],
+        27: [added("bug", "alice"), {"type": "removed", "label": "bug"}, added("bug", "renovate[bot]")],
+        28: [added("bug", "dependabot[bot]"), added("enhancement", "bob")],
+        29: [added("bug", "a-bot-not[bot]-really")],
+    }
+    records += [
+        dict(issue(n, ["bug", "enhancement"] if n == 28 else ["bug"]), label_events=e) for n, e in events.items()
+    ]
+    with pytest.warns(UserWarning, match=r"not learning 6 labels added by bots: 'bug' \(6\)"):
+        rows, summary = preprocess(config, records)
+    labels = {row["number"]: row["labels"] for row in rows}
+    assert all(labels[n] == ["bug"] for n in range(1, 21))
+    assert {n: labels[n] for n in events} == {
+        21: [], 22: [], 23: [], 24: [], 25: ["bug"], 26: ["bug"], 27: [], 28: ["feature"], 29: ["bug"],
+    }  # fmt: skip
+    assert summary["labels_added_by_bots"] == {"bug": 6}

@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import keras_hub  # noqa: E402,F401  (registers the keras-hub layers for loading)
+import keras_hub
 import numpy as np
 
-from .runtime import keras, tf
+from .language_model import tokenize
+from .runtime import keras
 
 METRICS = ("pr_auc", "roc_auc")
 
@@ -54,8 +55,7 @@ class Encoder:
 
     def tokenize(self, texts: list[str], chunk: int = 512) -> dict[str, np.ndarray]:
         """Token arrays for `texts`: computed once per split, reused by every epoch and trial."""
-        parts = [self.preprocessor(tf.constant(texts[i : i + chunk])) for i in range(0, len(texts), chunk)]
-        return {key: np.concatenate([np.asarray(part[key]) for part in parts]) for key in parts[0]}
+        return tokenize(self.preprocessor, texts, chunk)
 
     def encode(self, tokens: dict[str, np.ndarray], batch_size: int = 64) -> np.ndarray:
         """Pooled vectors of tokenised issues."""

@@ -15,12 +15,26 @@ import re
 import types
 import typing
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
 SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+GITHUB_REPO = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*)/[A-Za-z0-9._-]+")
+
+
+def parse_time(value: str | datetime) -> str:
+    """An ISO 8601 date or timestamp (UTC when it names no zone) in GitHub's form, 2024-06-30T00:00:00Z;
+    ValueError when it is not one."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.strip())
+    if not isinstance(value, datetime):
+        raise ValueError(f"not a timestamp: {value!r}")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class ConfigError(Exception):
@@ -35,7 +49,12 @@ class ConfigError(Exception):
 class GithubImport:
     repo: str
     api_url: str = "https://api.github.com"
-    until: str | None = None
+    until: str | date | None = None  # a date: an unquoted timestamp, which DVC cannot read (see _check_import)
+    page_size: int = field(default=100, metadata={"min": 1, "max": 100})
+    cache_dir: str = ".cache/import"
+    timeout_seconds: float = field(default=60.0, metadata={"min_exclusive": 0})
+    max_retries: int = field(default=8, metadata={"min": 0})
+    backoff_seconds: float = field(default=1.0, metadata={"min": 0})
 
 
 @dataclass(frozen=True)
@@ -70,6 +89,7 @@ class TextConfig:
 class PreprocessConfig:
     text: TextConfig
     min_examples: int = field(default=5, metadata={"min": 1})
+    bots: list[str] = field(default_factory=list)
     val_fraction: float = field(default=0.15, metadata={"min": 0.01, "max": 0.5})
     test_fraction: float = field(default=0.2, metadata={"min": 0.01, "max": 0.5})
 
@@ -90,6 +110,7 @@ class FinetuneConfig:
     batch_size: int = field(default=32, metadata={"min": 1})
     learning_rate: float = field(default=1e-3, metadata={"min_exclusive": 0})
     mask_rate: float = field(default=0.15, metadata={"min_exclusive": 0, "max": 0.9})
+    checkpoint_every_steps: int = field(default=0, metadata={"min": 0})
 
 
 @dataclass(frozen=True)
@@ -109,6 +130,7 @@ class ClassifierParams:
     pooling: Literal["cls", "mean"] = "mean"
     train_encoder: bool = True
     class_weight: Literal["balanced", "none"] = "balanced"
+    checkpoint_every_steps: int = field(default=0, metadata={"min": 0})
 
 
 @dataclass(frozen=True)
@@ -170,6 +192,7 @@ class PathsConfig:
     thresholds: str
     plots: str
     report: str
+    checkpoints: str = ".checkpoints"
 
 
 @dataclass(frozen=True)
@@ -395,6 +418,32 @@ def _check_hyperparams(config: Config, reader: _Reader) -> None:
             reader.fail(f"{path}.values", f"expected a non-empty list of choices; found {t.values!r}")
 
 
+def _check_import(config: Config, reader: _Reader) -> None:
+    github = config.import_.github
+    if not GITHUB_REPO.fullmatch(github.repo):
+        reader.fail("import.github.repo", f"expected owner/name (e.g. microsoft/vscode); found {github.repo!r}")
+    if not re.match(r"https?://[^/\s]+", github.api_url):
+        reader.fail(
+            "import.github.api_url",
+            "expected the API root, https://api.github.com or https://HOST/api/v3 for GitHub Enterprise; "
+            f"found {github.api_url!r}",
+        )
+    if isinstance(github.until, date):
+        reader.fail(
+            "import.github.until",
+            f'expected a quoted timestamp such as "{github.until.isoformat()}"; found it unquoted, which YAML reads '
+            "as a date and DVC cannot read at all",
+        )
+    elif github.until is not None:
+        try:
+            parse_time(github.until)
+        except ValueError:
+            reader.fail(
+                "import.github.until",
+                f'expected an ISO timestamp such as "2024-06-30T00:00:00Z", or null; found {github.until!r}',
+            )
+
+
 def load_config(path: str | Path = "config.yaml") -> Config:
     path = Path(path)
     try:
@@ -408,6 +457,7 @@ def load_config(path: str | Path = "config.yaml") -> Config:
     if not reader.problems:
         _check_labels(config, reader)
         _check_hyperparams(config, reader)
+        _check_import(config, reader)
     if reader.problems:
         raise ConfigError([f"{path}: {problem}" for problem in reader.problems])
     return config

@@ -8,11 +8,15 @@ and tokenizer) that the classifiers load.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 from pathlib import Path
 
-import keras_hub  # noqa: E402  (after runtime: it sets the backend)
+import keras_hub
+import numpy as np
 
+from . import resumable
 from .errors import PipelineError
 from .runtime import keras, seed_everything, tf
 
@@ -61,6 +65,34 @@ def resolve_base(base: str) -> str:
     return base
 
 
+def mask_tokens(packed: dict[str, np.ndarray], tokenizer, rate: float, rng: np.random.Generator) -> tuple:
+    """BERT-style masking: of each issue's ordinary tokens, `rate` are chosen; 80% of those become
+    [MASK], 10% a random token, 10% stay. Done with numpy from `rng`, so that it is reproducible
+    (keras-hub's masker keeps random state that a resumed process cannot restore)."""
+    token_ids, length = packed["token_ids"], packed["token_ids"].shape[1]
+    selections = max(1, math.ceil(length * rate * 1.5))
+    eligible = packed["padding_mask"].astype(bool) & ~np.isin(token_ids, tokenizer.special_token_ids)
+    chosen = eligible & (rng.random(token_ids.shape) < rate)
+    masked = token_ids.copy()
+    positions = np.zeros((len(token_ids), selections), "int32")
+    targets = np.zeros((len(token_ids), selections), "int32")
+    weights = np.zeros((len(token_ids), selections), "float32")
+    for row in range(len(token_ids)):
+        cols = np.flatnonzero(chosen[row])
+        if len(cols) > selections:
+            cols = np.sort(rng.choice(cols, selections, replace=False))
+        positions[row, : len(cols)], targets[row, : len(cols)], weights[row, : len(cols)] = (
+            cols,
+            token_ids[row, cols],
+            1,
+        )
+        draw = rng.random(len(cols))
+        masked[row, cols[draw < 0.8]] = tokenizer.mask_token_id
+        swapped = cols[(draw >= 0.8) & (draw < 0.9)]
+        masked[row, swapped] = rng.integers(tokenizer.vocabulary_size(), size=len(swapped))
+    return {**packed, "token_ids": masked, "mask_positions": positions}, targets, weights
+
+
 def finetune(config, texts: list[str], output: Path) -> dict:
     """Write the (fine-tuned) encoder preset to `output`; return the training history."""
     lm = config.language_model
@@ -71,29 +103,40 @@ def finetune(config, texts: list[str], output: Path) -> dict:
         handle = resolve_base(lm.base)
     seed_everything(config.seed)
     try:
-        preprocessor = keras_hub.models.MaskedLMPreprocessor.from_preset(
-            handle, sequence_length=lm.sequence_length, mask_selection_rate=lm.finetune.mask_rate
-        )
-        masked_lm = keras_hub.models.MaskedLM.from_preset(handle, preprocessor=preprocessor)
+        packer = keras_hub.models.TextClassifierPreprocessor.from_preset(handle, sequence_length=lm.sequence_length)
+        masked_lm = keras_hub.models.MaskedLM.from_preset(handle, preprocessor=None)
     except Exception as error:  # keras-hub raises many kinds; all mean "not a usable base"
         raise EncoderError(
             f"language_model.base: cannot load {lm.base!r} as a masked language model: {error}"
         ) from None
     history: dict = {}
     if lm.finetune.enabled:
-        dataset = (
-            tf.data.Dataset.from_tensor_slices(texts)
-            .shuffle(len(texts), seed=config.seed)
-            .batch(lm.finetune.batch_size)
-        )  # fit() masks each batch anew with the task's preprocessor
+        tokens = tokenize(packer, texts)  # once; each epoch masks them anew
+
+        def batches(index: np.ndarray, seed: list[int]) -> tf.data.Dataset:
+            part = {key: value[index] for key, value in tokens.items()}
+            masked = mask_tokens(part, packer.tokenizer, lm.finetune.mask_rate, np.random.default_rng(seed))
+            return tf.data.Dataset.from_tensor_slices(masked).batch(lm.finetune.batch_size)
+
         masked_lm.compile(
             optimizer=keras.optimizers.AdamW(lm.finetune.learning_rate),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         )
-        fit = masked_lm.fit(dataset, epochs=lm.finetune.epochs, verbose=2)
-        history = {key: [float(v) for v in values] for key, values in fit.history.items()}
+        key = resumable.fingerprint(dataclasses.asdict(lm), config.seed, texts)
+        history = resumable.fit(
+            masked_lm, np.arange(len(texts)), None,
+            epochs=lm.finetune.epochs, batch_size=lm.finetune.batch_size, seed=config.seed,
+            checkpoint=resumable.Checkpoint(Path(config.paths.checkpoints) / "finetune_lm", key),
+            every_steps=lm.finetune.checkpoint_every_steps, make_dataset=batches,
+        )  # fmt: skip
     masked_lm.backbone.save_to_preset(str(output))
-    preprocessor.tokenizer.save_to_preset(str(output))
+    packer.tokenizer.save_to_preset(str(output))
     (output / "finetune_history.json").write_text(json.dumps(history, indent=2) + "\n")
     return history
+
+
+def tokenize(packer, texts: list[str], chunk: int = 512) -> dict[str, np.ndarray]:
+    """Token arrays (token_ids, padding_mask, ...) of `texts`, as the backbone takes them."""
+    parts = [packer(tf.constant(texts[i : i + chunk])) for i in range(0, len(texts), chunk)]
+    return {key: np.concatenate([np.asarray(part[key]) for part in parts]) for key in parts[0]}

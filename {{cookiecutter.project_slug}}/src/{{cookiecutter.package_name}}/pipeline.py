@@ -4,6 +4,7 @@ others start in a second."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,7 @@ def finetune_lm(config: Config) -> str:
     texts = [row["text"] for row in rows if row["split"] in ("train", "unlabelled")]  # never val/test
     with files.atomic_dir(config.paths.encoder) as out:
         history = finetune(config, texts, out)
+    shutil.rmtree(Path(config.paths.checkpoints) / "finetune_lm", ignore_errors=True)  # the encoder is in place
     loss = history.get("loss", [None])[-1]
     return f"encoder from {config.language_model.base!r} saved to {config.paths.encoder} (final MLM loss {loss})"
 
@@ -82,6 +84,7 @@ def train(config: Config, slug: str) -> str:
         targets = {split: _targets(by_split[split], slug) for split in SPLITS}
         scores = train_label(config, slug, texts, targets, out, logs)
         files.write_jsonl(out / "scores.jsonl", _score_rows(slug, by_split, scores))
+    shutil.rmtree(Path(config.paths.checkpoints) / "train" / slug, ignore_errors=True)  # outputs are in place
     return f"{slug}: classifier saved to {out_dir}"
 
 

@@ -1,12 +1,14 @@
 """Raw issues -> model text, label slugs and a train/val/test split.
 
 Issues with none of the configured labels get the split `unlabelled`: they feed the language
-model, never a classifier or the metrics.
+model, never a classifier or the metrics. A label last added by a bot does not count, as in the
+vscode classifier: a bot's guess is not a person's judgement to learn from.
 """
 
 from __future__ import annotations
 
 import random
+import re
 import warnings
 from collections import Counter, defaultdict
 
@@ -19,6 +21,25 @@ UNLABELLED = "unlabelled"
 
 class DataError(PipelineError):
     """The data cannot train the configured labels; the message says which and why."""
+
+
+BOTS = ("*[bot]", "github-actions")  # GitHub Apps' accounts, and Actions' GITHUB_TOKEN
+
+
+def bot_matcher(patterns: list[str]) -> re.Pattern:
+    """Logins matching BOTS or `patterns` (`*` matches any text; case does not matter)."""
+    alternatives = (".*".join(re.escape(part) for part in pattern.split("*")) for pattern in [*BOTS, *patterns])
+    return re.compile("|".join(alternatives), re.IGNORECASE)
+
+
+def human_labels(record: dict, bots: re.Pattern) -> list[str]:
+    """The issue's labels, less those whose last `added` event names a bot as the actor. Labels
+    without events (dumps that have none) are kept."""
+    added_by = {}
+    for event in record.get("label_events") or []:
+        if event["type"] == "added":
+            added_by[event["label"]] = event.get("actor") or ""
+    return [name for name in record["labels"] if name not in added_by or not bots.fullmatch(added_by[name])]
 
 
 def label_index(config: Config) -> dict[str, str]:
@@ -51,9 +72,13 @@ def preprocess(config: Config, records: list[dict]) -> tuple[list[dict], dict]:
     """Rows {number, text, labels (slugs), split} and a summary of the labels and splits."""
     index = label_index(config)
     slugs = config.label_slugs()
+    bots = bot_matcher(config.preprocess.bots)
     rows = []
+    by_bots = Counter()
     for record in records:
-        found = {index[name] for name in record["labels"] if name in index}
+        labels = human_labels(record, bots)
+        by_bots.update(name for name in record["labels"] if name in index and name not in labels)
+        found = {index[name] for name in labels if name in index}
         rows.append(
             {
                 "number": record["number"],
@@ -61,6 +86,12 @@ def preprocess(config: Config, records: list[dict]) -> tuple[list[dict], dict]:
                 "labels": [slug for slug in slugs if slug in found],
                 "split": record.get("split"),
             }
+        )
+    if by_bots:
+        warnings.warn(
+            f"not learning {sum(by_bots.values())} labels added by bots: "
+            + ", ".join(f"{name!r} ({count})" for name, count in sorted(by_bots.items())),
+            stacklevel=1,
         )
     labelled = [row for row in rows if row["labels"]]
     if not labelled:
@@ -89,7 +120,7 @@ def preprocess(config: Config, records: list[dict]) -> tuple[list[dict], dict]:
         row["labels"] = [slug for slug in row["labels"] if slug not in dropped]
         if not row["labels"]:
             row["split"] = UNLABELLED
-    return rows, _summary(config, rows, dropped)
+    return rows, _summary(config, rows, dropped) | {"labels_added_by_bots": dict(sorted(by_bots.items()))}
 
 
 def _assign_splits(config: Config, rows: list[dict], labelled: list[dict]) -> None:

@@ -1,20 +1,29 @@
-"""Train one label's classifier: optional keras-tuner search, then the final fit, logged with
-dvclive. Returns the label's scores on val and test."""
+"""Train one label's classifier: optional keras-tuner search, then the final fit, resumable
+after a kill (see resumable.py) and logged with dvclive. Returns the label's val and test scores."""
 
 from __future__ import annotations
 
-import tempfile
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 from dvclive import Live
-from dvclive.keras import DVCLiveCallback
 
-from . import files
+from . import files, resumable
 from .classifier import Encoder, build_model, class_weights, save
 from .config import Config
 from .runtime import keras, seed_everything
 from .tuning import search, search_space
+
+
+def log_history(directory: Path, history: dict[str, list[float]]) -> None:
+    """Training curves for `dvc plots`, written once from the (possibly resumed) history."""
+    live = Live(dir=str(directory), dvcyaml=None, save_dvc_exp=False, report=None)
+    for epoch in range(len(history["loss"])):
+        for name, values in history.items():
+            live.log_metric(name, values[epoch])
+        live.next_step()
+    live.end()
 
 
 def train_label(
@@ -34,53 +43,44 @@ def train_label(
     else:  # frozen encoder: encode every issue once, train the head on the vectors
         inputs = {split: encoder.encode(split_tokens) for split, split_tokens in tokens.items()}
         dim = inputs["train"].shape[1]
+    weights = class_weights(targets["train"], params.class_weight)
 
     def build(hp_values: dict) -> keras.Model:
         return build_model(encoder, dim, hp_values, params.train_encoder)
 
-    def fit_kwargs(extra_callbacks: list) -> dict:
-        stop = keras.callbacks.EarlyStopping(patience=params.patience, restore_best_weights=True)
-        return dict(
-            x=inputs["train"],
-            y=targets["train"],
-            validation_data=(inputs["val"], targets["val"]),
-            batch_size=params.batch_size,
-            class_weight=class_weights(targets["train"], params.class_weight),
-            callbacks=[stop, *extra_callbacks],
-        )
-
     tuning = config.classifier.tuning
+    key = resumable.fingerprint(
+        dataclasses.asdict(params), values, dataclasses.asdict(tuning), config.seed, texts,
+        targets["train"].tolist(), targets["val"].tolist(), Path(config.paths.encoder),
+    )  # fmt: skip
+    checkpoint_dir = Path(config.paths.checkpoints) / "train" / slug
     report: dict = {"tuned": False, "values": values}
     if tuning.tune:
         fixed = set(config.classifier.per_label.get(slug, {}))
-        space = search_space(tuning, values, fixed)
-        with tempfile.TemporaryDirectory(prefix=f"tuner-{slug}-") as scratch:
-            best, trials = search(
-                lambda hp: build(hp.values), space, tuning, config.seed, Path(scratch), params.epochs, **fit_kwargs([])
-            )
+        stop = keras.callbacks.EarlyStopping(patience=params.patience, restore_best_weights=True)
+        best, trials = search(
+            lambda hp: build(hp.values), search_space(tuning, values, fixed), tuning, config.seed,
+            checkpoint_dir / f"tuner-{key}", params.epochs,
+            x=inputs["train"], y=targets["train"], validation_data=(inputs["val"], targets["val"]),
+            batch_size=params.batch_size, class_weight=weights, callbacks=[stop],
+        )  # fmt: skip
         values = {**values, **best}
-        report = {
-            "tuned": True,
-            "tuner": tuning.tuner,
-            "objective": tuning.objective,
-            "values": values,
-            "trials": trials,
-        }
+        report = {"tuned": True, "tuner": tuning.tuner, "objective": tuning.objective, "values": values,
+                  "trials": trials}  # fmt: skip
 
     seed_everything(config.seed)
     model = build(values)
-    live = Live(dir=str(logs), dvcyaml=None, save_dvc_exp=False, report=None)
-    model.fit(epochs=params.epochs, verbose=2, shuffle=True, **fit_kwargs([DVCLiveCallback(live=live)]))
-    save(
-        model,
-        out,
-        {
-            "trained": True,
-            "label": config.labels[slug].name,
-            "train_encoder": params.train_encoder,
-            "pooling": params.pooling,
-            "sequence_length": params.sequence_length,
-        },
-    )
+    checkpoint = resumable.Checkpoint(checkpoint_dir / "fit", key)
+    history = resumable.fit(
+        model, inputs["train"], targets["train"],
+        epochs=params.epochs, batch_size=params.batch_size, seed=config.seed, checkpoint=checkpoint,
+        every_steps=params.checkpoint_every_steps, validation=(inputs["val"], targets["val"]),
+        patience=params.patience, class_weight=weights,
+    )  # fmt: skip
+    log_history(logs, history)
+    meta = {"trained": True, "label": config.labels[slug].name, "train_encoder": params.train_encoder,
+            "pooling": params.pooling, "sequence_length": params.sequence_length}  # fmt: skip
+    save(model, out, meta)
     files.write_json(out / "hyperparameters.json", report)
-    return {split: model.predict(inputs[split], batch_size=64, verbose=0).reshape(-1) for split in ("val", "test")}
+    scores = {split: model.predict(inputs[split], batch_size=64, verbose=0).reshape(-1) for split in ("val", "test")}
+    return scores

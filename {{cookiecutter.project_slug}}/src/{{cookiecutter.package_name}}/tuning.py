@@ -53,7 +53,7 @@ def search(
         seed=seed,
         directory=str(directory),
         project_name="search",
-        overwrite=True,
+        overwrite=False,  # a re-run after a kill resumes the search: finished trials are kept
     )
     if tuning.tuner == "hyperband":
         tuner = kt.Hyperband(max_epochs=epochs, **common)

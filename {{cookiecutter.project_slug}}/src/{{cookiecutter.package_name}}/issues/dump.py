@@ -1,6 +1,11 @@
 """Read an issue dump: JSONL (one issue a line), a JSON array of issues (GitHub REST API, `gh issue
 list --json number,title,body,labels,state,createdAt`), or CSV (columns title, body, label or labels,
-and optional split, number, created_at, state, repo)."""
+and optional split, number, created_at, state, repo).
+
+vscode's `issues.json` is JSONL too: its createdAt (epoch milliseconds), labels ({name, color}),
+assignees and labelEvents ({type: added, label, actor} or {type: removed, label}) become the
+record's created_at, labels, assignees and label_events (records.py); the title and body its label
+events carry are not kept."""
 
 from __future__ import annotations
 

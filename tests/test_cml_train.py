@@ -1,0 +1,233 @@
+"""The training job's script (scripts/cml/train.sh) end to end on a baked project, on CPU, with a
+stand-in `cml` and a real DVC remote served by a local emulator of each cloud's storage: the
+report holds the metrics, the comment goes to the commit, dvc.lock and metrics are committed
+back, and a fresh clone + `dvc pull` restores byte-identical outputs.
+
+Training once is enough: a cloud-none project is trained in a fixture, and each cloud's project
+starts from a copy of its outputs and DVC cache (same code, config and dvc.lock, so valid),
+less the evaluate stage's outputs, which train.sh's `dvc repro` makes again."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cml_stubs import FakeGitHub, cml_calls, stub_cml
+from conftest import BIN, TEMPLATE, TINY, bake, dvc, edit_config, project_env, run
+
+OUTPUTS = ("data", "models", "reports")
+EVALUATE_OUTPUTS = ("models/thresholds.json", "reports/test_predictions.jsonl", "reports/plots", "reports/report.md",
+                    "reports/metrics.json")  # fmt: skip
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+BUCKET = "issue-triage-dvc"  # the default remote of project "Issue Triage": <scheme>://issue-triage-dvc
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve(command: list[str], port: int, cwd: Path) -> subprocess.Popen:
+    """Start an emulator on 127.0.0.1:port and wait until it accepts connections."""
+    server = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"{command[0]} exited: {server.stderr.read().decode()[-2000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise RuntimeError(f"{command[0]} did not start on port {port}")
+
+
+def stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+@pytest.fixture
+def storage(request, tmp_path):
+    """The emulator of the cloud's storage, with the bucket (container) made: yields the
+    environment and the `dvc remote modify --local` settings that point DVC at it."""
+    cloud, port = request.param, free_port()
+    if cloud == "gcp":
+        command = [str(BIN / "gcp-storage-emulator"), "start", "--host", "127.0.0.1", "--port", str(port),
+                   "--in-memory", "--default-bucket", BUCKET, "--quiet"]  # fmt: skip
+        server = serve(command, port, tmp_path)
+        setup = ({"STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{port}"}, {})
+    elif cloud == "aws":
+        server = serve([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], port, tmp_path)
+        import boto3
+
+        endpoint = f"http://127.0.0.1:{port}"
+        keys = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
+                     aws_secret_access_key="testing").create_bucket(Bucket=BUCKET)  # fmt: skip
+        setup = (keys, {"endpointurl": endpoint})
+    else:
+        azurite = TEMPLATE / "node_modules/.bin/azurite-blob"
+        assert azurite.exists(), "Azurite is installed by make setup (npm ci)"
+        command = [str(azurite), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence",
+                   "--silent", "--skipApiVersionCheck", "--loose", "--disableTelemetry"]  # fmt: skip
+        server = serve(command, port, tmp_path)
+        from azure.storage.blob import BlobServiceClient
+
+        connection = (f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AZURITE_KEY};"
+                      f"BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;")  # fmt: skip
+        BlobServiceClient.from_connection_string(connection).create_container(BUCKET)
+        # credentials from the environment only, as in the workflow (dvc-azure reads az's variables)
+        setup = ({"AZURE_STORAGE_CONNECTION_STRING": connection}, {})
+    yield cloud, *setup
+    stop(server)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A project trained once (cloud none, tiny config): the outputs every cloud test starts from."""
+    out = tmp_path_factory.mktemp("trained")
+    assert bake(out).returncode == 0
+    project = out / "issue-triage"
+    edit_config(project, TINY)
+    result = dvc(project, "repro")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return project
+
+
+def files(root: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(root)): path.read_bytes()
+        for folder in OUTPUTS
+        for path in sorted((root / folder).rglob("*"))
+        if path.is_file()
+    }
+
+
+def git(project: Path, *args: str) -> str:
+    result = run(["git", *args], cwd=project, env=project_env(project))
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def cloud_project(tmp_path: Path, trained: Path, cloud: str, local_remote: dict) -> Path:
+    """A baked project for the cloud, its tiny config committed as a `[cml]` commit and pushed to
+    a local bare `origin`, holding the trained outputs less evaluate's, and pointed at the emulator."""
+    tmp_path.mkdir()
+    assert bake(tmp_path, cloud=cloud).returncode == 0
+    project = tmp_path / "issue-triage"
+    edit_config(project, TINY)
+    git(project, "commit", "--quiet", "--all", "--message", "Tiny pipeline [cml]")
+    git(tmp_path, "clone", "--quiet", "--bare", str(project), str(tmp_path / "origin.git"))
+    git(project, "remote", "add", "origin", str(tmp_path / "origin.git"))
+    git(project, "fetch", "--quiet", "origin")
+    for folder in OUTPUTS:
+        shutil.copytree(trained / folder, project / folder)
+    shutil.copy(trained / "dvc.lock", project / "dvc.lock")
+    shutil.copytree(trained / ".dvc/cache", project / ".dvc/cache")
+    for output in EVALUATE_OUTPUTS:
+        path = project / output
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    point_at_emulator(project, local_remote)
+    return project
+
+
+def point_at_emulator(project: Path, local_remote: dict) -> None:
+    for key, value in local_remote.items():  # .dvc/config.local: never committed
+        result = dvc(project, "remote", "modify", "--local", "storage", key, value)
+        assert result.returncode == 0, result.stderr
+
+
+def train_sh(project: Path, tmp_path: Path, remote_env: dict, github_url: str) -> subprocess.CompletedProcess:
+    stubs = tmp_path / "stubs"
+    stub_cml(stubs)
+    env = project_env(project) | remote_env
+    env |= {
+        "PATH": f"{stubs}{os.pathsep}{env['PATH']}",
+        "CML_ALLOW_CPU": "1",
+        "CML_REPORT_DIR": str(tmp_path / "report"),
+        "CML_RESULTS": "commit",
+        "DEFAULT_BRANCH": "main",
+        "REPO_TOKEN": "t0ken",
+        "GITHUB_API_URL": github_url,
+        "GITHUB_REPOSITORY": "octo-org/octo-repo",
+        "GITHUB_REF_NAME": "main",
+        "GITHUB_SHA": git(project, "rev-parse", "HEAD"),
+    }
+    (tmp_path / "report").mkdir()
+    return run(["scripts/cml/train.sh"], cwd=project, env=env, timeout=600)
+
+
+@pytest.mark.parametrize("storage", ["gcp", "azure", "aws"], indirect=True)
+def test_train_script_end_to_end(storage, trained, tmp_path):
+    cloud, remote_env, local_remote = storage
+    project = cloud_project(tmp_path / "work", trained, cloud, local_remote)
+    trained_sha = git(project, "rev-parse", "HEAD")
+    github = FakeGitHub({})  # no pull request for the branch: the report goes to the commit
+    try:
+        result = train_sh(project, tmp_path, remote_env, github.url)
+    finally:
+        github.close()
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert "Running stage 'evaluate'" in result.stdout + result.stderr
+
+    # the report: this run's metrics table, the diffs against the default branch, plots per label
+    report = (tmp_path / "report/report.md").read_text()
+    assert "| bug | classifier |" in report and "| documentation | baseline |" in report
+    assert "## Compared with `origin/main`" in report
+    assert "<summary>Metrics</summary>" in report  # a first run: every metric is new
+    assert "### bug" in report
+    for plot in ("bug-precision_recall.svg", "bug-loss.svg"):
+        assert f"({tmp_path / 'report/plots' / plot})" in report
+
+    # one `cml comment`, on the trained commit, with the watermark that later runs update
+    stubs = tmp_path / "stubs"
+    (call,) = cml_calls(stubs)
+    assert call[:2] == ["comment", "update"]
+    assert f"--target=commit/{trained_sha}" in call and "--watermark-title=cml training report" in call
+    assert (stubs / "report.md").read_text() == report
+
+    # dvc.lock and the small outputs committed back to the branch, marked [skip ci]
+    log = git(tmp_path / "work/origin.git", "log", "--format=%s", "-2", "main").splitlines()
+    assert log[0].endswith("[skip ci]") and log[1] == "Tiny pipeline [cml]"
+    changed = git(tmp_path / "work/origin.git", "show", "--name-only", "--format=", "main").splitlines()
+    assert "dvc.lock" in changed and "reports/metrics.json" in changed
+    assert not any(path.startswith(("models/", "data/")) for path in changed if not path.endswith(".gitignore"))
+
+    # a fresh clone and `dvc pull` restore every output, byte for byte
+    fresh = tmp_path / "fresh"
+    git(tmp_path, "clone", "--quiet", str(tmp_path / "work/origin.git"), str(fresh))
+    point_at_emulator(fresh, local_remote)
+    pulled = run([sys.executable, "-m", "dvc", "pull"], cwd=fresh, env=project_env(fresh) | remote_env)
+    assert pulled.returncode == 0, pulled.stderr
+    expected = files(project)
+    assert "models/encoder" in "\n".join(expected) and "reports/metrics.json" in expected
+    assert files(fresh) == expected
+
+
+@pytest.mark.parametrize("storage", ["aws"], indirect=True)
+def test_outputs_are_pushed_when_the_pipeline_fails(storage, trained, tmp_path):
+    cloud, remote_env, local_remote = storage
+    project = cloud_project(tmp_path / "work", trained, cloud, local_remote)
+    edit_config(project, {"evaluate.threshold_policy": "best"})  # evaluate fails; the stages before it stand
+    result = train_sh(project, tmp_path, remote_env, "http://127.0.0.1:9")  # never reached
+    assert result.returncode != 0
+    assert "threshold_policy" in result.stderr
+    assert cml_calls(tmp_path / "stubs") == []  # nothing published
+    status = run([sys.executable, "-m", "dvc", "status", "--cloud", "train@bug", "finetune_lm"], cwd=project,
+                 env=project_env(project) | remote_env)  # fmt: skip
+    assert status.returncode == 0, status.stderr
+    assert "Cache and remote 'storage' are in sync" in status.stdout, status.stdout

