@@ -97,15 +97,10 @@ def storage(request, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """A project trained once (cloud none, tiny config): the outputs every cloud test starts from."""
-    out = tmp_path_factory.mktemp("trained")
-    assert bake(out).returncode == 0
-    project = out / "issue-triage"
-    edit_config(project, TINY)
-    result = dvc(project, "repro")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return project
+def trained(trained_project):
+    """The session's trained tiny project (conftest.py): the outputs every cloud test starts from.
+    Only read here; these tests run before those that change it."""
+    return trained_project
 
 
 def files(root: Path) -> dict[str, bytes]:

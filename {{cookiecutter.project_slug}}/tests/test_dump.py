@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from {{ cookiecutter.package_name }}.issues.dump import read_dump
+from {{ cookiecutter.package_name }}.issues.dump import read_dump, read_split_dumps
 from {{ cookiecutter.package_name }}.issues.records import SourceError
 
 
@@ -289,3 +289,23 @@ def test_bad_optional_fields(tmp_path, field, value, words):
     path = write_jsonl(tmp_path / "issues.jsonl", [{"title": "a", field: value}])
     message = refused(path)
     assert "issue #1" in message and words in message
+
+
+def test_train_and_test_files(tmp_path):
+    """`import.test_file`: the second file's issues are the test split, numbered on from the first's."""
+    header = "repo,label,title,body\n"
+    train = write(tmp_path / "train.csv", header + "a/b,bug,Crash,x\na/b,feature,Add,y\nc/d,bug,Other,z\n")
+    test = write(tmp_path / "test.csv", header + "a/b,question,How,w\n")
+    records = read_split_dumps(train, test, repo_filter="a/b")
+    assert [(r["number"], r["split"], r["labels"]) for r in records] == [
+        (1, "train", ["bug"]),
+        (2, "train", ["feature"]),
+        (3, "test", ["question"]),
+    ]
+
+
+def test_train_and_test_files_sharing_a_number(tmp_path):
+    train = write_jsonl(tmp_path / "train.jsonl", [{"number": 5, "title": "a", "labels": []}])
+    test = write_jsonl(tmp_path / "test.jsonl", [{"number": 5, "title": "b", "labels": []}])
+    with pytest.raises(SourceError, match=r"import.test_file: issue numbers \[5\] are in both"):
+        read_split_dumps(train, test)

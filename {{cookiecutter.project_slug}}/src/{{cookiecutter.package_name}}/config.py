@@ -63,6 +63,7 @@ class ImportConfig:
     github: GithubImport
     demo_issues: int = field(default=600, metadata={"min": 10})
     file: str = "data/external/issues.jsonl"
+    test_file: str | None = None
     repo_filter: str | None = None
 
 

@@ -129,7 +129,7 @@ def finetune(config, texts: list[str], output: Path) -> dict:
             epochs=lm.finetune.epochs, batch_size=lm.finetune.batch_size, seed=config.seed,
             checkpoint=resumable.Checkpoint(Path(config.paths.checkpoints) / "finetune_lm", key),
             every_steps=lm.finetune.checkpoint_every_steps, make_dataset=batches,
-        )  # fmt: skip
+        ).history  # fmt: skip
     masked_lm.backbone.save_to_preset(str(output))
     packer.tokenizer.save_to_preset(str(output))
     (output / "finetune_history.json").write_text(json.dumps(history, indent=2) + "\n")

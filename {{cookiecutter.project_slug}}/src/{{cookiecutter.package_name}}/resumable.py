@@ -20,6 +20,7 @@ import json
 import math
 import shutil
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -52,6 +53,8 @@ class State:
     best: float = math.inf  # early stopping: best validation loss and epochs since
     wait: int = 0
     stopped: bool = False
+    examples: int = 0  # trained on, and seconds spent in model.fit: the training throughput
+    seconds: float = 0.0
 
 
 class Checkpoint:
@@ -137,17 +140,21 @@ def fit(
     patience: int | None = None,
     class_weight: dict | None = None,
     make_dataset: Callable | None = None,
-) -> dict[str, list[float]]:
-    """Train `model`, resuming from `checkpoint`; return the per-epoch history.
+) -> State:
+    """Train `model`, resuming from `checkpoint`; return the final state (its `history`: per epoch).
 
-    Each epoch visits the examples in an order drawn from (seed, epoch). `make_dataset(x_part,
+    Each epoch visits the examples in an order drawn from (seed, epoch), in full batches. `make_dataset(x_part,
     seed)` turns a slice of `x` into what `fit` takes, when `x` is not arrays (masked-LM text).
     With `validation` and `patience`, training stops after `patience` epochs without a lower
     validation loss and the best epoch's weights are kept.
     """
     state = checkpoint.load(model)
     n = _length(x)
-    batches = math.ceil(n / batch_size)
+    # Full batches only (each epoch leaves out up to batch_size - 1 examples, others each epoch):
+    # a second, smaller batch shape makes TensorFlow trace a second function whose kernels round
+    # differently, so a resumed process would drift from an uninterrupted one in the last bits.
+    batches = max(1, n // batch_size)
+    per_epoch = min(n, batches * batch_size)
     chunk = every_steps or batches
     while state.epoch < epochs and not state.stopped:
         order = np.random.default_rng([seed, state.epoch]).permutation(n)
@@ -155,6 +162,7 @@ def fit(
             end = min(state.step + chunk, batches)
             index = order[state.step * batch_size : end * batch_size]
             part = _take(x, index)
+            started = time.perf_counter()
             if make_dataset is not None:
                 dataset = make_dataset(part, [seed, state.epoch, state.step])
                 result = model.fit(dataset, epochs=1, shuffle=False, verbose=0)
@@ -162,11 +170,13 @@ def fit(
                 result = model.fit(
                     part, y[index], batch_size=batch_size, epochs=1, shuffle=False, class_weight=class_weight, verbose=0
                 )
+            state.seconds += time.perf_counter() - started
+            state.examples += len(index)
             state.partial_loss += result.history["loss"][-1] * len(index)
             state.step = end
             if state.step < batches:
                 checkpoint.save(model, state)
-        record = {"loss": state.partial_loss / n}
+        record = {"loss": state.partial_loss / per_epoch}
         if validation is not None:
             scores = model.evaluate(*validation, batch_size=batch_size, verbose=0, return_dict=True)
             record.update({f"val_{key}": value for key, value in scores.items()})
@@ -181,4 +191,4 @@ def fit(
         checkpoint.save(model, state, best=improved)
     if validation is not None:
         checkpoint.restore_best(model)
-    return state.history
+    return state

@@ -71,13 +71,16 @@ def train_label(
     seed_everything(config.seed)
     model = build(values)
     checkpoint = resumable.Checkpoint(checkpoint_dir / "fit", key)
-    history = resumable.fit(
+    state = resumable.fit(
         model, inputs["train"], targets["train"],
         epochs=params.epochs, batch_size=params.batch_size, seed=config.seed, checkpoint=checkpoint,
         every_steps=params.checkpoint_every_steps, validation=(inputs["val"], targets["val"]),
         patience=params.patience, class_weight=weights,
     )  # fmt: skip
-    log_history(logs, history)
+    log_history(logs, state.history)
+    speed = {"examples": state.examples, "seconds": round(state.seconds, 3),
+             "examples_per_second": round(state.examples / max(state.seconds, 1e-9), 2)}  # fmt: skip
+    files.write_json(logs / "throughput.json", speed)
     meta = {"trained": True, "label": config.labels[slug].name, "train_encoder": params.train_encoder,
             "pooling": params.pooling, "sequence_length": params.sequence_length}  # fmt: skip
     save(model, out, meta)

@@ -15,6 +15,8 @@ __all__ = ["SourceError", "load_issues"]
 def load_issues(options: ImportConfig) -> list[dict]:
     if options.source == "demo":
         return check_records(demo.generate(options.demo_issues, seed=0), "the demo corpus")
+    if options.source == "file" and options.test_file:
+        return dump.read_split_dumps(options.file, options.test_file, repo_filter=options.repo_filter)
     if options.source == "file":
         return dump.read_dump(options.file, repo_filter=options.repo_filter)
     return check_records(github.import_issues(options.github), f"GitHub repository {options.github.repo}")

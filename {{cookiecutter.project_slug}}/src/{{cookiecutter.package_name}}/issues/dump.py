@@ -18,9 +18,35 @@ from .records import SourceError, check_records
 
 
 def read_dump(path: str | Path, repo_filter: str | None = None) -> list[dict]:
+    return check_records(read_rows(path, repo_filter), str(path))
+
+
+def read_split_dumps(train_path: str | Path, test_path: str | Path, repo_filter: str | None = None) -> list[dict]:
+    """Two dumps, as data sets often come: the first's issues are train (unless they say otherwise),
+    the second's are test. Rows without a number are numbered on from the first file's last."""
+    train = read_dump(train_path, repo_filter)
+    for record in train:
+        record.setdefault("split", "train")
+    rows = read_rows(test_path, repo_filter, key="import.test_file")
+    first = max(record["number"] for record in train) + 1
+    for position, row in enumerate(rows):
+        row.setdefault("number", first + position)
+        row["split"] = "test"
+    test = check_records(rows, str(test_path))
+    both = sorted({record["number"] for record in train} & {record["number"] for record in test})
+    if both:
+        raise SourceError(
+            f"import.test_file: issue numbers {both[:5]} are in both {train_path} and {test_path}; "
+            "expected each issue in one file"
+        )
+    return train + test
+
+
+def read_rows(path: str | Path, repo_filter: str | None = None, key: str = "import.file") -> list[dict]:
+    """The file's issues as raw rows, before `check_records`."""
     path = Path(path)
     if not path.is_file():
-        raise SourceError(f"import.file: {path} not found; expected a .jsonl or .csv dump of issues")
+        raise SourceError(f"{key}: {path} not found; expected a .jsonl or .csv dump of issues")
     raw = path.read_bytes().removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark
     try:
         text = raw.decode("utf-8")
@@ -34,12 +60,12 @@ def read_dump(path: str | Path, repo_filter: str | None = None) -> list[dict]:
     elif path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
         rows = _read_jsonl(text, path)
     else:
-        raise SourceError(f"import.file: expected a .jsonl or .csv file; found {path.name!r}")
+        raise SourceError(f"{key}: expected a .jsonl or .csv file; found {path.name!r}")
     if repo_filter is not None:
         rows = [row for row in rows if row.get("repo") == repo_filter]
         if not rows:
             raise SourceError(f"import.repo_filter: no row of {path} has repo {repo_filter!r}")
-    return check_records(rows, str(path))
+    return rows
 
 
 def _read_jsonl(text: str, path: Path) -> list[dict]:

