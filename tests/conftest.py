@@ -45,16 +45,21 @@ def dvc(project: Path, *args: str) -> subprocess.CompletedProcess:
     return run([sys.executable, "-m", "dvc", *args], cwd=project, env=project_env(project))
 
 
-def edit_config(project: Path, changes: dict) -> None:
-    """Set dotted keys of the project's config.yaml."""
-    path = project / "config.yaml"
-    config = yaml.safe_load(path.read_text())
+def set_keys(config: dict, changes: dict) -> dict:
+    """Set dotted keys (`classifier.params.epochs`) of a loaded config."""
     for dotted, value in changes.items():
         *parents, last = dotted.split(".")
         node = config
         for key in parents:
             node = node[key]
         node[last] = value
+    return config
+
+
+def edit_config(project: Path, changes: dict) -> None:
+    """Set dotted keys of the project's config.yaml."""
+    path = project / "config.yaml"
+    config = set_keys(yaml.safe_load(path.read_text()), changes)
     path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
 
 

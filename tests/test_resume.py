@@ -13,7 +13,7 @@ import time
 import pytest
 import yaml
 
-from conftest import project_env, run
+from conftest import project_env, run, set_keys
 
 STAGES = {
     # stage: (command, the output compared, config changes)
@@ -27,13 +27,7 @@ STAGES = {
 
 def write_config(project, name: str, changes: dict) -> str:
     """A copy of config.yaml whose outputs and checkpoints go under `name/`."""
-    config = yaml.safe_load((project / "config.yaml").read_text())
-    for dotted, value in changes.items():
-        *parents, last = dotted.split(".")
-        node = config
-        for key in parents:
-            node = node[key]
-        node[last] = value
+    config = set_keys(yaml.safe_load((project / "config.yaml").read_text()), changes)
     paths = config["paths"]
     paths.update(classifiers=f"{name}/models", training_logs=f"{name}/logs", checkpoints=f"{name}/checkpoints")
     if "finetune-lm" in name:
