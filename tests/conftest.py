@@ -72,6 +72,7 @@ TINY = {
     "language_model.scratch.hidden_dim": 16,
     "language_model.scratch.intermediate_dim": 32,
     "language_model.finetune.epochs": 1,
+    "language_model.supervised.epochs": 2,
     "classifier.params.epochs": 2,
     "classifier.params.sequence_length": 32,
 }

@@ -21,8 +21,8 @@ PACKAGE_FILES = [
     "issues/records.py", "issues/store.py",
 ]  # fmt: skip
 TEST_FILES = ["conftest.py", "fake_github.py", "test_cli.py", "test_config.py", "test_demo.py", "test_dump.py",
-              "test_evaluate.py", "test_github_import.py", "test_github_resume.py", "test_preprocess.py",
-              "test_text.py"]  # fmt: skip
+              "test_evaluate.py", "test_github_import.py", "test_github_resume.py", "test_language_model.py",
+              "test_preprocess.py", "test_text.py"]  # fmt: skip
 TOP_FILES = [
     ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".github/workflows/ci.yaml", "README.md",
     "config.yaml", "dvc.yaml", "pyproject.toml", "scripts/tiny_repro.sh",

@@ -29,7 +29,7 @@ def read_jsonl(path):
 
 def test_metrics_for_every_label(project):
     metrics = json.loads((project / "reports/metrics.json").read_text())
-    for model in ("classifier", "baseline"):
+    for model in ("classifier", "baseline", "blend"):  # blend: evaluate.baseline_weight > 0 by default
         labels = metrics[model]["labels"]
         assert set(labels) == {"bug", "enhancement", "question", "documentation"}
         for values in labels.values():
@@ -38,7 +38,8 @@ def test_metrics_for_every_label(project):
         assert 0.0 <= metrics[model]["macro"]["f1"] <= 1.0
         assert 0.0 <= metrics[model]["micro"]["f1"] <= 1.0
     report = (project / "reports/report.md").read_text()
-    assert "| bug | classifier |" in report and "| bug | baseline |" in report
+    assert "| bug | classifier |" in report and "| bug | baseline |" in report and "| bug | blend |" in report
+    assert "Prediction uses `blend` (0.5 classifier + 0.5 baseline scores)" in report
 
 
 def test_one_prediction_per_test_issue(project):

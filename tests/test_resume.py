@@ -16,12 +16,19 @@ import yaml
 from conftest import project_env, run, set_keys
 
 STAGES = {
-    # stage: (command, the output compared, config changes)
-    "train": (["train", "--label", "bug"], "models/bug/scores.jsonl",
-              {"classifier.params.epochs": 5, "classifier.params.patience": 10,
-               "classifier.params.checkpoint_every_steps": 2}),
-    "finetune_lm": (["finetune-lm"], "encoder/model.weights.h5",
-                    {"language_model.finetune.epochs": 3, "language_model.finetune.checkpoint_every_steps": 2}),
+    # case: (command, the output compared, config changes)
+    "train, encoder and head": (["train", "--label", "bug"], "models/bug/scores.jsonl",
+                                {"classifier.params.epochs": 5, "classifier.params.patience": 10,
+                                 "classifier.params.train_encoder": True,
+                                 "classifier.params.checkpoint_every_steps": 2}),
+    "finetune_lm, masked LM": (["finetune-lm"], "encoder/model.weights.h5",
+                               {"language_model.finetune.epochs": 3,
+                                "language_model.finetune.checkpoint_every_steps": 2,
+                                "language_model.supervised.enabled": False}),
+    "finetune_lm, supervised": (["finetune-lm"], "encoder/model.weights.h5",
+                                {"language_model.finetune.enabled": False,
+                                 "language_model.supervised.epochs": 3,
+                                 "language_model.supervised.checkpoint_every_steps": 2}),
 }  # fmt: skip
 
 
@@ -62,14 +69,15 @@ def interrupt(project, config: str, args: list[str], how: signal.Signals, delay:
 @pytest.mark.parametrize("stage", list(STAGES))
 def test_killed_and_resumed_equals_uninterrupted(trained_project, stage):
     args, output, changes = STAGES[stage]
+    case = f"{args[0]}-{list(STAGES).index(stage)}"  # names the case's output folders
     project = trained_project
-    straight = write_config(project, f"straight-{args[0]}", changes)
+    straight = write_config(project, f"straight-{case}", changes)
     assert run(command(straight, args), cwd=project, env=project_env(project)).returncode == 0
-    expected = digest(project / f"straight-{args[0]}" / output)
+    expected = digest(project / f"straight-{case}" / output)
 
     rng = random.Random(stage)
     for attempt, how in enumerate([signal.SIGKILL, signal.SIGTERM, signal.SIGKILL]):
-        name = f"interrupted-{args[0]}-{attempt}"
+        name = f"interrupted-{case}-{attempt}"
         config = write_config(project, name, changes)
         stopped = interrupt(project, config, args, how, delay=rng.uniform(0.0, 1.5))
         if how == signal.SIGTERM:
@@ -89,7 +97,7 @@ def test_killed_and_resumed_equals_uninterrupted(trained_project, stage):
 
 
 def test_changed_config_discards_the_checkpoint(trained_project):
-    args, output, changes = STAGES["train"]
+    args, output, changes = STAGES["train, encoder and head"]
     project = trained_project
     config = write_config(project, "changed-train", changes)
     stopped = interrupt(project, config, args, signal.SIGKILL, delay=0.2)

@@ -1,21 +1,41 @@
-"""The baseline every deep model must beat: TF-IDF n-grams and a logistic regression per label."""
+"""The baseline every deep model must beat: TF-IDF n-grams and a logistic regression per label.
+Its models are kept (`models/baseline/<label>.pkl`) because `evaluate.baseline_weight` can blend
+its scores into the classifiers' at prediction time."""
 
 from __future__ import annotations
 
+import pickle
+from pathlib import Path
+
 import numpy as np
+from sklearn.dummy import DummyClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
 
 from .config import BaselineConfig
 
 
-def fit_scores(
-    options: BaselineConfig, train_texts: list[str], train_y: np.ndarray, texts: list[str], seed: int
-) -> np.ndarray:
-    """Scores of `texts` for one label, by a model fitted on the train split."""
-    if train_y.min() == train_y.max():
-        return np.full(len(texts), float(train_y[0]))
+def fit(options: BaselineConfig, texts: list[str], y: np.ndarray, seed: int) -> Pipeline:
+    """One label's model, fitted on the train split's texts and 0/1 targets."""
     vectorizer = TfidfVectorizer(ngram_range=(1, options.ngram_max), sublinear_tf=True, min_df=options.min_df)
+    if y.min() == y.max():  # one class only: nothing to learn, a constant score
+        return make_pipeline(vectorizer, DummyClassifier(strategy="prior")).fit(texts, y)
     model = LogisticRegression(C=options.c, class_weight="balanced", max_iter=2000, random_state=seed)
-    model.fit(vectorizer.fit_transform(train_texts), train_y)
-    return model.predict_proba(vectorizer.transform(texts))[:, 1]
+    return make_pipeline(vectorizer, model).fit(texts, y)
+
+
+def scores(model: Pipeline, texts: list[str]) -> np.ndarray:
+    """The probability of the label for each text."""
+    classes = list(model.classes_)
+    if 1 not in classes:
+        return np.zeros(len(texts))
+    return model.predict_proba(texts)[:, classes.index(1)]
+
+
+def save(model: Pipeline, path: Path) -> None:
+    path.write_bytes(pickle.dumps(model))
+
+
+def load(path: Path) -> Pipeline:
+    return pickle.loads(path.read_bytes())  # our own stage's output, never downloaded files

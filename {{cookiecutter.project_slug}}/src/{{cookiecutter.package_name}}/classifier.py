@@ -14,29 +14,10 @@ from pathlib import Path
 import keras_hub
 import numpy as np
 
-from .language_model import tokenize
+from .language_model import Pooling, tokenize
 from .runtime import keras
 
 METRICS = ("pr_auc", "roc_auc")
-
-
-@keras.saving.register_keras_serializable(package="issue_classifier")
-class Pooling(keras.layers.Layer):
-    """Token vectors -> one vector per issue: the first ([CLS]) token, or the padding-masked mean."""
-
-    def __init__(self, mode: str = "mean", **kwargs):
-        super().__init__(**kwargs)
-        self.mode = mode
-
-    def call(self, sequence, padding_mask):
-        if self.mode == "cls":
-            return sequence[:, 0, :]
-        mask = keras.ops.expand_dims(keras.ops.cast(padding_mask, sequence.dtype), -1)
-        total = keras.ops.sum(sequence * mask, axis=1)
-        return total / keras.ops.maximum(keras.ops.sum(mask, axis=1), 1.0)
-
-    def get_config(self):
-        return {**super().get_config(), "mode": self.mode}
 
 
 class Encoder:
@@ -66,28 +47,33 @@ def build_head(hp: dict) -> keras.Sequential:
     layers: list = [keras.layers.Dropout(hp["dropout"])]
     if hp["hidden_units"]:
         layers += [keras.layers.Dense(int(hp["hidden_units"]), activation="relu"), keras.layers.Dropout(hp["dropout"])]
-    layers.append(keras.layers.Dense(1, activation="sigmoid", name="score"))
+    layers.append(keras.layers.Dense(1, activation="sigmoid", name="score", dtype="float32"))
     return keras.Sequential(layers, name="head")
 
 
-def compile_model(model: keras.Model, learning_rate: float) -> keras.Model:
+def compile_model(model: keras.Model, learning_rate: float, jit_compile: bool) -> keras.Model:
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss="binary_crossentropy",
         metrics=[keras.metrics.AUC(curve="PR", name="pr_auc"), keras.metrics.AUC(name="roc_auc")],
+        jit_compile=jit_compile,
     )
     return model
 
 
-def build_model(encoder: Encoder, dim: int, hp: dict, train_encoder: bool) -> keras.Model:
-    """Head alone (on encoded vectors), or encoder + head trained together."""
+def build_model(encoder: Encoder, hp: dict, vectors: np.ndarray | None, jit_compile: bool) -> keras.Model:
+    """Encoder + head trained together; or, given the train split's `vectors`, a head alone on
+    encoded vectors, which it first standardises (pooled vectors of a small encoder can differ
+    from issue to issue by little, and a head learns slowly from such inputs)."""
     head = build_head(hp)
-    if train_encoder:
+    if vectors is None:
         model = keras.Model(encoder.pooled.input, head(encoder.pooled.output), name="classifier")
     else:
-        inputs = keras.Input(shape=(dim,), name="pooled")
-        model = keras.Model(inputs, head(inputs), name="classifier")
-    return compile_model(model, float(hp["learning_rate"]))
+        inputs = keras.Input(shape=(vectors.shape[1],), name="pooled")
+        standardise = keras.layers.Normalization(name="standardise")
+        standardise.adapt(vectors)
+        model = keras.Model(inputs, head(standardise(inputs)), name="classifier")
+    return compile_model(model, float(hp["learning_rate"]), jit_compile)
 
 
 def class_weights(y: np.ndarray, policy: str) -> dict[int, float] | None:

@@ -77,7 +77,7 @@ class Label:
 class TextConfig:
     lowercase: bool = True
     strip_html_comments: bool = True
-    strip_details: bool = True
+    strip_details: bool = False
     strip_code_blocks: bool = True
     strip_images: bool = True
     strip_links: bool = True
@@ -105,19 +105,33 @@ class ScratchEncoder:
 
 
 @dataclass(frozen=True)
-class FinetuneConfig:
+class EncoderTraining:
+    """What the two encoder training phases share: length, batches and learning-rate schedule."""
+
     enabled: bool = True
     epochs: int = field(default=4, metadata={"min": 1})
     batch_size: int = field(default=32, metadata={"min": 1})
     learning_rate: float = field(default=1e-3, metadata={"min_exclusive": 0})
-    mask_rate: float = field(default=0.15, metadata={"min_exclusive": 0, "max": 0.9})
+    schedule: Literal["constant", "cosine"] = "cosine"
+    warmup_fraction: float = field(default=0.1, metadata={"min": 0, "max": 0.5})
     checkpoint_every_steps: int = field(default=0, metadata={"min": 0})
+
+
+@dataclass(frozen=True)
+class FinetuneConfig(EncoderTraining):
+    mask_rate: float = field(default=0.15, metadata={"min_exclusive": 0, "max": 0.9})
+
+
+@dataclass(frozen=True)
+class SupervisedConfig(EncoderTraining):
+    dropout: float = field(default=0.1, metadata={"min": 0, "max": 0.9})
 
 
 @dataclass(frozen=True)
 class LanguageModelConfig:
     scratch: ScratchEncoder
     finetune: FinetuneConfig
+    supervised: SupervisedConfig
     base: str = "scratch"
     sequence_length: int = field(default=128, metadata={"min": 8})
 
@@ -129,7 +143,7 @@ class ClassifierParams:
     patience: int = field(default=3, metadata={"min": 0})
     sequence_length: int = field(default=128, metadata={"min": 8})
     pooling: Literal["cls", "mean"] = "mean"
-    train_encoder: bool = True
+    train_encoder: bool = False
     class_weight: Literal["balanced", "none"] = "balanced"
     checkpoint_every_steps: int = field(default=0, metadata={"min": 0})
 
@@ -178,6 +192,13 @@ class BaselineConfig:
 class EvaluateConfig:
     threshold_policy: Literal["max_f1", "target_precision"] = "max_f1"
     target_precision: float = field(default=0.7, metadata={"min": 0, "max": 1})
+    baseline_weight: float = field(default=0.0, metadata={"min": 0, "max": 1})
+
+
+@dataclass(frozen=True)
+class AcceleratorConfig:
+    mixed_precision: bool = False
+    jit_compile: bool = False
 
 
 @dataclass(frozen=True)
@@ -205,6 +226,7 @@ class Config:
     classifier: ClassifierConfig
     baseline: BaselineConfig
     evaluate: EvaluateConfig
+    accelerator: AcceleratorConfig
     paths: PathsConfig
     seed: int = 42
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import resumable
 from .errors import PipelineError
-from .runtime import keras, seed_everything, tf
+from .runtime import configure, keras, seed_everything, tf
 
 RESERVED_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
@@ -65,6 +65,25 @@ def resolve_base(base: str) -> str:
     return base
 
 
+@keras.saving.register_keras_serializable(package="issue_classifier")
+class Pooling(keras.layers.Layer):
+    """Token vectors -> one vector per issue: the first ([CLS]) token, or the padding-masked mean."""
+
+    def __init__(self, mode: str = "mean", **kwargs):
+        super().__init__(**kwargs)
+        self.mode = mode
+
+    def call(self, sequence, padding_mask):
+        if self.mode == "cls":
+            return sequence[:, 0, :]
+        mask = keras.ops.expand_dims(keras.ops.cast(padding_mask, sequence.dtype), -1)
+        total = keras.ops.sum(sequence * mask, axis=1)
+        return total / keras.ops.maximum(keras.ops.sum(mask, axis=1), 1.0)
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode}
+
+
 def mask_tokens(packed: dict[str, np.ndarray], tokenizer, rate: float, rng: np.random.Generator) -> tuple:
     """BERT-style masking: of each issue's ordinary tokens, `rate` are chosen; 80% of those become
     [MASK], 10% a random token, 10% stay. Done with numpy from `rng`, so that it is reproducible
@@ -93,9 +112,88 @@ def mask_tokens(packed: dict[str, np.ndarray], tokenizer, rate: float, rng: np.r
     return {**packed, "token_ids": masked, "mask_positions": positions}, targets, weights
 
 
-def finetune(config, texts: list[str], output: Path) -> dict:
-    """Write the (fine-tuned) encoder preset to `output`; return the training history."""
+def learning_rate(options, steps: int):
+    """The configured schedule over `steps` optimizer steps: constant, or linear warmup then cosine decay."""
+    if options.schedule == "constant":
+        return options.learning_rate
+    warmup = int(steps * options.warmup_fraction)
+    if warmup == 0:
+        return keras.optimizers.schedules.CosineDecay(options.learning_rate, max(1, steps))
+    return keras.optimizers.schedules.CosineDecay(
+        0.0, max(1, steps - warmup), warmup_target=options.learning_rate, warmup_steps=warmup
+    )
+
+
+def _steps(options, examples: int) -> int:
+    return options.epochs * max(1, examples // options.batch_size)  # resumable.fit runs full batches only
+
+
+def finetune_masked_lm(config, masked_lm, packer, texts: list[str]) -> resumable.State:
+    """Domain adaptation: masked-LM training on the repository's own issue text."""
+    options = config.language_model.finetune
+    tokens = tokenize(packer, texts)  # once; each epoch masks them anew
+
+    def batches(index: np.ndarray, seed: list[int]) -> tf.data.Dataset:
+        part = {key: value[index] for key, value in tokens.items()}
+        masked = mask_tokens(part, packer.tokenizer, options.mask_rate, np.random.default_rng(seed))
+        return tf.data.Dataset.from_tensor_slices(masked).batch(options.batch_size)
+
+    masked_lm.compile(
+        optimizer=keras.optimizers.AdamW(learning_rate(options, _steps(options, len(texts)))),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        jit_compile=config.accelerator.jit_compile,
+    )
     lm = config.language_model
+    key = resumable.fingerprint(
+        lm.base, lm.sequence_length, dataclasses.asdict(lm.scratch), dataclasses.asdict(options), config.seed, texts
+    )
+    return resumable.fit(
+        masked_lm, np.arange(len(texts)), None,
+        epochs=options.epochs, batch_size=options.batch_size, seed=config.seed,
+        checkpoint=resumable.Checkpoint(Path(config.paths.checkpoints) / "finetune_lm" / "masked_lm", key),
+        every_steps=options.checkpoint_every_steps, make_dataset=batches,
+    )  # fmt: skip
+
+
+def finetune_supervised(config, backbone, handle: str, texts: list[str], targets: np.ndarray) -> resumable.State:
+    """Task adaptation: the encoder learns every label at once (one sigmoid output each) on the
+    train split, pooled as the classifiers pool it. Heads on the frozen encoder then separate the
+    labels well, and cheaply: one encoder training for all labels instead of one per label."""
+    options, params = config.language_model.supervised, config.classifier.params
+    seed_everything(config.seed)
+    packer = keras_hub.models.TextClassifierPreprocessor.from_preset(handle, sequence_length=params.sequence_length)
+    tokens = tokenize(packer, texts)
+    inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in backbone.input}
+    outputs = backbone(inputs)
+    sequence = outputs["sequence_output"] if isinstance(outputs, dict) else outputs
+    pooled = Pooling(params.pooling)(sequence, inputs["padding_mask"])
+    output = keras.layers.Dense(targets.shape[1], activation="sigmoid", dtype="float32")
+    scores = output(keras.layers.Dropout(options.dropout)(pooled))
+    model = keras.Model(inputs, scores, name="supervised")
+    model.compile(
+        optimizer=keras.optimizers.AdamW(learning_rate(options, _steps(options, len(texts)))),
+        loss="binary_crossentropy",
+        metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
+        jit_compile=config.accelerator.jit_compile,
+    )
+    key = resumable.fingerprint(
+        dataclasses.asdict(config.language_model), dataclasses.asdict(params), config.seed, texts, targets.tolist()
+    )
+    return resumable.fit(
+        model, tokens, targets,
+        epochs=options.epochs, batch_size=options.batch_size, seed=config.seed,
+        checkpoint=resumable.Checkpoint(Path(config.paths.checkpoints) / "finetune_lm" / "supervised", key),
+        every_steps=options.checkpoint_every_steps,
+    )  # fmt: skip
+
+
+def finetune(config, texts: list[str], labelled: tuple[list[str], np.ndarray], output: Path) -> dict:
+    """Write the fine-tuned encoder preset to `output`: masked-LM training on `texts`, then
+    supervised training on `labelled` (train texts, one 0/1 column per label), each if enabled.
+    Returns, per phase trained, its history (per epoch) and throughput."""
+    lm = config.language_model
+    configure(config.accelerator)
     if lm.base == "scratch":
         scratch_preset(texts, lm, output, config.seed)
         handle = str(output)
@@ -109,31 +207,16 @@ def finetune(config, texts: list[str], output: Path) -> dict:
         raise EncoderError(
             f"language_model.base: cannot load {lm.base!r} as a masked language model: {error}"
         ) from None
-    history: dict = {}
+    phases: dict[str, resumable.State] = {}
     if lm.finetune.enabled:
-        tokens = tokenize(packer, texts)  # once; each epoch masks them anew
-
-        def batches(index: np.ndarray, seed: list[int]) -> tf.data.Dataset:
-            part = {key: value[index] for key, value in tokens.items()}
-            masked = mask_tokens(part, packer.tokenizer, lm.finetune.mask_rate, np.random.default_rng(seed))
-            return tf.data.Dataset.from_tensor_slices(masked).batch(lm.finetune.batch_size)
-
-        masked_lm.compile(
-            optimizer=keras.optimizers.AdamW(lm.finetune.learning_rate),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-        )
-        key = resumable.fingerprint(dataclasses.asdict(lm), config.seed, texts)
-        history = resumable.fit(
-            masked_lm, np.arange(len(texts)), None,
-            epochs=lm.finetune.epochs, batch_size=lm.finetune.batch_size, seed=config.seed,
-            checkpoint=resumable.Checkpoint(Path(config.paths.checkpoints) / "finetune_lm", key),
-            every_steps=lm.finetune.checkpoint_every_steps, make_dataset=batches,
-        ).history  # fmt: skip
+        phases["masked_lm"] = finetune_masked_lm(config, masked_lm, packer, texts)
+    if lm.supervised.enabled and labelled[1].size:
+        phases["supervised"] = finetune_supervised(config, masked_lm.backbone, handle, *labelled)
     masked_lm.backbone.save_to_preset(str(output))
     packer.tokenizer.save_to_preset(str(output))
-    (output / "finetune_history.json").write_text(json.dumps(history, indent=2) + "\n")
-    return history
+    report = {name: {"history": state.history, **state.throughput()} for name, state in phases.items()}
+    (output / "training.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
 
 
 def tokenize(packer, texts: list[str], chunk: int = 512) -> dict[str, np.ndarray]:

@@ -48,13 +48,16 @@ def _targets(rows: list[dict], slug: str) -> np.ndarray:
 def finetune_lm(config: Config) -> str:
     from .language_model import finetune
 
-    rows, _ = _processed(config)
+    rows, summary = _processed(config)
     texts = [row["text"] for row in rows if row["split"] in ("train", "unlabelled")]  # never val/test
+    train = _split(rows, "train")
+    slugs = [slug for slug, info in summary["labels"].items() if not info["dropped"]]
+    targets = np.stack([_targets(train, slug) for slug in slugs], axis=1) if slugs else np.zeros((len(train), 0))
     with files.atomic_dir(config.paths.encoder) as out:
-        history = finetune(config, texts, out)
+        phases = finetune(config, texts, ([row["text"] for row in train], targets), out)
     shutil.rmtree(Path(config.paths.checkpoints) / "finetune_lm", ignore_errors=True)  # the encoder is in place
-    loss = history.get("loss", [None])[-1]
-    return f"encoder from {config.language_model.base!r} saved to {config.paths.encoder} (final MLM loss {loss})"
+    trained = ", ".join(f"{name} loss {phase['history']['loss'][-1]:.4f}" for name, phase in phases.items())
+    return f"encoder from {config.language_model.base!r} saved to {config.paths.encoder} ({trained or 'not trained'})"
 
 
 def _score_rows(slug: str, rows_by_split: dict[str, list[dict]], scores: dict[str, np.ndarray]) -> list[dict]:
@@ -89,24 +92,22 @@ def train(config: Config, slug: str) -> str:
 
 
 def baseline(config: Config) -> str:
-    from .baseline import fit_scores
+    from . import baseline as tfidf
 
     rows, summary = _processed(config)
     by_split = {split: _split(rows, split) for split in SPLITS}
     train_texts = [row["text"] for row in by_split["train"]]
-    scored = {split: [row["text"] for row in by_split[split]] for split in ("val", "test")}
     lines = []
-    for slug, info in summary["labels"].items():
-        if info["dropped"]:
-            continue
-        y = _targets(by_split["train"], slug)
-        scores = {
-            split: fit_scores(config.baseline, train_texts, y, texts, config.seed) for split, texts in scored.items()
-        }
-        lines += _score_rows(slug, by_split, scores)
     with files.atomic_dir(config.paths.baseline) as out:
+        for slug, info in summary["labels"].items():
+            if info["dropped"]:
+                continue
+            model = tfidf.fit(config.baseline, train_texts, _targets(by_split["train"], slug), config.seed)
+            tfidf.save(model, out / f"{slug}.pkl")
+            scores = {split: tfidf.scores(model, [row["text"] for row in by_split[split]]) for split in ("val", "test")}
+            lines += _score_rows(slug, by_split, scores)
         files.write_jsonl(out / "scores.jsonl", lines)
-    return f"baseline scores saved to {config.paths.baseline}"
+    return f"baseline models and scores saved to {config.paths.baseline}"
 
 
 def _read_scores(path: Path) -> dict[tuple[str, str, int], float]:
@@ -127,7 +128,14 @@ def evaluate(config: Config) -> str:
     classifier_scores: dict = {}
     for slug in slugs:
         classifier_scores.update(_read_scores(Path(config.paths.classifiers) / slug / "scores.jsonl"))
-    sources = {"classifier": classifier_scores, "baseline": _read_scores(Path(config.paths.baseline) / "scores.jsonl")}
+    baseline_scores = _read_scores(Path(config.paths.baseline) / "scores.jsonl")
+    sources = {"classifier": classifier_scores, "baseline": baseline_scores}
+    weight = config.evaluate.baseline_weight
+    if weight:  # the blend is what prediction uses
+        sources["blend"] = {
+            key: (1 - weight) * s + weight * baseline_scores[key] for key, s in classifier_scores.items()
+        }
+    deployed = "blend" if weight else "classifier"
     policy, target = config.evaluate.threshold_policy, config.evaluate.target_precision
 
     metrics: dict = {}
@@ -143,16 +151,17 @@ def evaluate(config: Config) -> str:
         if single:
             metrics[model]["single_label"] = single
 
-    # what prediction uses: the classifiers' thresholds, by policy and for each precision level
-    thresholds = {"policy": policy if policy == "max_f1" else f"target_precision {target}", "labels": {}}
+    # what prediction uses: the deployed model's thresholds, by policy and for each precision level
+    policy_name = policy if policy == "max_f1" else f"target_precision {target}"
+    thresholds = {"policy": policy_name, "model": deployed, "baseline_weight": weight, "labels": {}}
     for slug in slugs:
-        y_val, s_val = _targets(val, slug), _scores(classifier_scores, slug, "val", val)
+        y_val, s_val = _targets(val, slug), _scores(sources[deployed], slug, "val", val)
         thresholds["labels"][slug] = {
             "name": config.labels[slug].name,
-            "threshold": metrics["classifier"]["labels"][slug]["threshold"],
+            "threshold": metrics[deployed]["labels"][slug]["threshold"],
             "by_precision": {f"{p:.2f}": ev.threshold_for_precision(y_val, s_val, p) for p in ev.PRECISION_LEVELS},
         }
-    test_scores = {slug: _scores(classifier_scores, slug, "test", test) for slug in slugs}
+    test_scores = {slug: _scores(sources[deployed], slug, "test", test) for slug in slugs}
     chosen = {slug: ev.predicted(test_scores[slug], thresholds["labels"][slug]["threshold"]) for slug in slugs}
     predictions = [
         {
@@ -170,7 +179,5 @@ def evaluate(config: Config) -> str:
             files.write_json(out / f"{slug}.json", ev.pr_curve_rows(_targets(test, slug), test_scores[slug]))
     files.write_text(config.paths.report, render(metrics, summary, thresholds))
     files.write_json(config.paths.metrics, metrics)
-    return (
-        f"macro F1 on test: classifier {metrics['classifier']['macro']['f1']:.3f}, "
-        f"baseline {metrics['baseline']['macro']['f1']:.3f}; report: {config.paths.report}"
-    )
+    scored = ", ".join(f"{model} {metrics[model]['macro']['f1']:.3f}" for model in metrics)
+    return f"macro F1 on test: {scored}; report: {config.paths.report}"

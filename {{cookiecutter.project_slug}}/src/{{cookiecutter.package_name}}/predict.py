@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import files
+from . import baseline, files
 from .config import Config
 from .errors import PipelineError
 from .text import normalise
@@ -21,7 +21,8 @@ def predict(config: Config, issues: list[dict], target_precision: float | None =
     thresholds_path = Path(config.paths.thresholds)
     if not thresholds_path.is_file():
         raise PredictError(f"{thresholds_path} not found; expected trained models: run `dvc repro` first")
-    thresholds = files.read_json(thresholds_path)["labels"]
+    saved = files.read_json(thresholds_path)
+    thresholds, weight = saved["labels"], saved["baseline_weight"]
     if target_precision is not None:
         key = f"{target_precision:.2f}"
         levels = next(iter(thresholds.values()))["by_precision"] if thresholds else {}
@@ -40,6 +41,9 @@ def predict(config: Config, issues: list[dict], target_precision: float | None =
             encoders[key] = Encoder(config.paths.encoder, *key)
         encoder = encoders[key]
         scores = Predictor(directory, encoder).scores(encoder.tokenize(texts))
+        if weight:  # blended as evaluate blended them
+            model = baseline.load(Path(config.paths.baseline) / f"{slug}.pkl")
+            scores = (1 - weight) * scores + weight * baseline.scores(model, texts)
         threshold = info["threshold"] if target_precision is None else info["by_precision"][f"{target_precision:.2f}"]
         for result, score in zip(results, scores):
             result["scores"][info["name"]] = round(float(score), 4)

@@ -10,11 +10,13 @@ def _cell(value) -> str:
 
 
 def render(metrics: dict, summary: dict, thresholds: dict) -> str:
-    models = [name for name in ("classifier", "baseline") if name in metrics]
+    models = [name for name in ("classifier", "baseline", "blend") if name in metrics]
+    weight = thresholds["baseline_weight"]
+    deployed = f"`blend` ({1 - weight:g} classifier + {weight:g} baseline scores)" if weight else "`classifier`"
     lines = ["# Issue label classifiers: test metrics", ""]
     lines += [
-        "Thresholds are chosen on the validation split "
-        f"({thresholds['policy']}); metrics are measured on the test split.",
+        f"Thresholds are chosen on the validation split ({thresholds['policy']}); metrics are measured "
+        f"on the test split. Prediction uses {deployed}.",
         "",
         "| label | model | precision | recall | F1 | ROC-AUC | PR-AUC | threshold | test issues |",
         "|---|---|---|---|---|---|---|---|---|",

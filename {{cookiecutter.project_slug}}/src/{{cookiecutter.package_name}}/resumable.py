@@ -56,6 +56,10 @@ class State:
     examples: int = 0  # trained on, and seconds spent in model.fit: the training throughput
     seconds: float = 0.0
 
+    def throughput(self) -> dict:
+        speed = self.examples / max(self.seconds, 1e-9)
+        return {"examples": self.examples, "seconds": round(self.seconds, 3), "examples_per_second": round(speed, 2)}
+
 
 class Checkpoint:
     """One stage's checkpoint folder. `checkpoint.npz` holds the training state and every variable

@@ -12,7 +12,7 @@ from dvclive import Live
 from . import files, resumable
 from .classifier import Encoder, build_model, class_weights, save
 from .config import Config
-from .runtime import keras, seed_everything
+from .runtime import configure, keras, seed_everything
 from .tuning import search, search_space
 
 
@@ -35,18 +35,19 @@ def train_label(
     logs: Path,
 ) -> dict[str, np.ndarray]:
     params, values = config.classifier_for(slug)
+    configure(config.accelerator)
     seed_everything(config.seed)
     encoder = Encoder(config.paths.encoder, params.sequence_length, params.pooling)
     tokens = {split: encoder.tokenize(split_texts) for split, split_texts in texts.items()}
     if params.train_encoder:
-        inputs, dim = tokens, 0
+        inputs, vectors = tokens, None
     else:  # frozen encoder: encode every issue once, train the head on the vectors
         inputs = {split: encoder.encode(split_tokens) for split, split_tokens in tokens.items()}
-        dim = inputs["train"].shape[1]
+        vectors = inputs["train"]
     weights = class_weights(targets["train"], params.class_weight)
 
     def build(hp_values: dict) -> keras.Model:
-        return build_model(encoder, dim, hp_values, params.train_encoder)
+        return build_model(encoder, hp_values, vectors, config.accelerator.jit_compile)
 
     tuning = config.classifier.tuning
     key = resumable.fingerprint(
@@ -78,9 +79,7 @@ def train_label(
         patience=params.patience, class_weight=weights,
     )  # fmt: skip
     log_history(logs, state.history)
-    speed = {"examples": state.examples, "seconds": round(state.seconds, 3),
-             "examples_per_second": round(state.examples / max(state.seconds, 1e-9), 2)}  # fmt: skip
-    files.write_json(logs / "throughput.json", speed)
+    files.write_json(logs / "throughput.json", state.throughput())
     meta = {"trained": True, "label": config.labels[slug].name, "train_encoder": params.train_encoder,
             "pooling": params.pooling, "sequence_length": params.sequence_length}  # fmt: skip
     save(model, out, meta)

@@ -1,0 +1,140 @@
+"""`language_model.base` as a local folder: a keras-hub preset and a Hugging Face model, both tiny
+and built here (no network), fine-tuned (masked LM, then the labels) into the encoder preset."""
+
+import json
+
+import keras
+import keras_hub
+import numpy as np
+import pytest
+from safetensors.numpy import save_file
+
+from {{ cookiecutter.package_name }}.classifier import Encoder
+from {{ cookiecutter.package_name }}.config import load_config
+from {{ cookiecutter.package_name }}.language_model import finetune, learning_rate
+from {{ cookiecutter.package_name }}.runtime import configure
+
+WORDS = "the app crashes when i click save please add dark mode how do i configure proxy error docs typo".split()
+VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *dict.fromkeys(WORDS)]
+HIDDEN, INTERMEDIATE, POSITIONS = 8, 16, 64
+TEXTS = [
+    "the app crashes when i click save",
+    "please add dark mode",
+    "how do i configure proxy",
+    "typo in docs",
+    "error when i save",
+    "add proxy mode please",
+    "how do i add docs",
+    "crashes with error",
+]
+TARGETS = np.array([[1, 0], [0, 1], [0, 0], [0, 0], [1, 0], [0, 1], [0, 0], [1, 0]], dtype="float32")
+
+
+def keras_hub_preset(folder):
+    """A tiny BERT saved as a keras-hub preset (backbone and tokenizer)."""
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=len(VOCABULARY), num_layers=1, num_heads=2, hidden_dim=HIDDEN,
+        intermediate_dim=INTERMEDIATE, max_sequence_length=POSITIONS,
+    )  # fmt: skip
+    backbone.save_to_preset(str(folder))
+    keras_hub.models.BertTokenizer(vocabulary=VOCABULARY, lowercase=True).save_to_preset(str(folder))
+    return folder
+
+
+def hugging_face_model(folder):
+    """A tiny BERT in the Hugging Face layout: config.json, model.safetensors, vocab.txt."""
+    folder.mkdir()
+    config = {
+        "architectures": ["BertModel"], "model_type": "bert", "vocab_size": len(VOCABULARY),
+        "hidden_size": HIDDEN, "num_hidden_layers": 1, "num_attention_heads": 2,
+        "intermediate_size": INTERMEDIATE, "max_position_embeddings": POSITIONS, "type_vocab_size": 2,
+        "hidden_act": "gelu", "layer_norm_eps": 1e-12, "hidden_dropout_prob": 0.1,
+        "attention_probs_dropout_prob": 0.1, "pad_token_id": 0,
+    }  # fmt: skip
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "vocab.txt").write_text("\n".join(VOCABULARY) + "\n")
+    (folder / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": True}))
+    rng = np.random.default_rng(0)
+    shapes = {
+        "embeddings.word_embeddings.weight": (len(VOCABULARY), HIDDEN),
+        "embeddings.position_embeddings.weight": (POSITIONS, HIDDEN),
+        "embeddings.token_type_embeddings.weight": (2, HIDDEN),
+        "embeddings.LayerNorm.weight": (HIDDEN,),
+        "embeddings.LayerNorm.bias": (HIDDEN,),
+        "pooler.dense.weight": (HIDDEN, HIDDEN),
+        "pooler.dense.bias": (HIDDEN,),
+    }
+    layer = "encoder.layer.0."
+    for name in ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"):
+        shapes |= {f"{layer}{name}.weight": (HIDDEN, HIDDEN), f"{layer}{name}.bias": (HIDDEN,)}
+    shapes |= {
+        f"{layer}intermediate.dense.weight": (INTERMEDIATE, HIDDEN),
+        f"{layer}intermediate.dense.bias": (INTERMEDIATE,),
+        f"{layer}output.dense.weight": (HIDDEN, INTERMEDIATE),
+        f"{layer}output.dense.bias": (HIDDEN,),
+    }
+    for norm in ("attention.output.LayerNorm", "output.LayerNorm"):
+        shapes |= {f"{layer}{norm}.weight": (HIDDEN,), f"{layer}{norm}.bias": (HIDDEN,)}
+    weights = {name: (rng.standard_normal(shape) * 0.1).astype("float32") for name, shape in shapes.items()}
+    save_file(weights, str(folder / "model.safetensors"))
+    return folder, weights
+
+
+@pytest.fixture
+def config_for(tmp_path, monkeypatch, config_data, write_config):
+    """The default config with `base` set, tiny training, and outputs under tmp_path."""
+    monkeypatch.chdir(tmp_path)
+
+    def make(base, masked_lm: bool, supervised: bool, **accelerator):
+        config_data["accelerator"].update(accelerator)
+        lm = config_data["language_model"]
+        lm.update(base=str(base), sequence_length=16)
+        lm["finetune"].update(enabled=masked_lm, epochs=1, batch_size=4)
+        lm["supervised"].update(enabled=supervised, epochs=1, batch_size=4)
+        config_data["classifier"]["params"]["sequence_length"] = 16
+        return load_config(write_config(config_data))
+
+    yield make
+    configure(load_config(write_config(config_data)).accelerator.__class__())  # undo a test's GPU switches
+
+
+@pytest.mark.parametrize("kind", ["keras-hub preset", "Hugging Face"])
+def test_local_base_is_fine_tuned_into_the_encoder_preset(tmp_path, config_for, kind):
+    folder = tmp_path / "base"
+    base = keras_hub_preset(folder) if kind == "keras-hub preset" else hugging_face_model(folder)[0]
+    output = tmp_path / "encoder"
+    output.mkdir()
+    report = finetune(config_for(base, masked_lm=True, supervised=True), TEXTS, (TEXTS, TARGETS), output)
+    assert set(report) == {"masked_lm", "supervised"}
+    assert report["supervised"]["examples"] == len(TEXTS)  # one epoch of full batches
+    vectors = Encoder(output, 16, "mean").encode(Encoder(output, 16, "mean").tokenize(TEXTS[:3]))
+    assert vectors.shape == (3, HIDDEN) and np.isfinite(vectors).all()
+    assert json.loads((output / "training.json").read_text()).keys() == report.keys()
+
+
+def test_hugging_face_weights_are_the_ones_loaded(tmp_path, config_for):
+    base, weights = hugging_face_model(tmp_path / "base")
+    output = tmp_path / "encoder"
+    output.mkdir()
+    assert finetune(config_for(base, masked_lm=False, supervised=False), TEXTS, (TEXTS, TARGETS), output) == {}
+    backbone = keras_hub.models.Backbone.from_preset(str(output))
+    loaded = backbone.get_layer("token_embedding").embeddings.numpy()
+    np.testing.assert_allclose(loaded, weights["embeddings.word_embeddings.weight"])
+
+
+def test_cosine_schedule_warms_up_then_decays(config_for, tmp_path):
+    options = config_for(keras_hub_preset(tmp_path / "base"), True, True).language_model.supervised
+    schedule = learning_rate(options, steps=100)
+    rates = [float(schedule(step)) for step in (0, 5, 10, 55, 100)]
+    assert rates[0] == 0 and rates[1] < rates[2] == pytest.approx(options.learning_rate)
+    assert rates[2] > rates[3] > rates[4] == pytest.approx(0, abs=1e-9)
+
+
+def test_gpu_switches_train_in_mixed_precision_with_xla(tmp_path, config_for, recwarn):
+    config = config_for(keras_hub_preset(tmp_path / "base"), False, True, mixed_precision=True, jit_compile=True)
+    output = tmp_path / "encoder"
+    output.mkdir()
+    report = finetune(config, TEXTS, (TEXTS, TARGETS), output)
+    assert np.isfinite(report["supervised"]["history"]["loss"]).all()
+    assert keras.mixed_precision.global_policy().name == "mixed_float16"
+    assert not [w for w in recwarn if "jit_compile" in str(w.message)], "Keras fell back from XLA"
