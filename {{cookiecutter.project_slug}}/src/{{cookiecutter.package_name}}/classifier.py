@@ -23,7 +23,10 @@ METRICS = ("pr_auc", "roc_auc")
 class Encoder:
     """The fine-tuned encoder preset: tokenisation and pooled issue vectors."""
 
+    VECTORS = "vectors.npz"  # in the preset folder: the labelled issues' vectors, from finetune_lm
+
     def __init__(self, preset: str | Path, sequence_length: int, pooling: str):
+        self.preset, self.sequence_length, self.pooling = Path(preset), sequence_length, pooling
         self.preprocessor = keras_hub.models.TextClassifierPreprocessor.from_preset(
             str(preset), sequence_length=sequence_length
         )
@@ -41,6 +44,25 @@ class Encoder:
     def encode(self, tokens: dict[str, np.ndarray], batch_size: int = 64) -> np.ndarray:
         """Pooled vectors of tokenised issues."""
         return self.pooled.predict(tokens, batch_size=batch_size, verbose=0)
+
+    def save_vectors(self, numbers: list[int], texts: list[str]) -> None:
+        """Encode the issues once for every label's head (each would otherwise encode them all)."""
+        np.savez(
+            self.preset / self.VECTORS, numbers=np.array(numbers), vectors=self.encode(self.tokenize(texts)),
+            sequence_length=self.sequence_length, pooling=self.pooling,
+        )  # fmt: skip
+
+    def vectors(self, numbers: list[int], texts: list[str]) -> np.ndarray:
+        """Pooled vectors of these issues: the saved ones when they were made as this encoder
+        makes them (same length and pooling), else encoded now."""
+        path = self.preset / self.VECTORS
+        if path.is_file():
+            with np.load(path) as saved:
+                same = (int(saved["sequence_length"]), str(saved["pooling"])) == (self.sequence_length, self.pooling)
+                row = {number: i for i, number in enumerate(saved["numbers"].tolist())}
+                if same and all(number in row for number in numbers):
+                    return saved["vectors"][[row[number] for number in numbers]]
+        return self.encode(self.tokenize(texts))
 
 
 def build_head(hp: dict) -> keras.Sequential:

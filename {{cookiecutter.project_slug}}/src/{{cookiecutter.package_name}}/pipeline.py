@@ -46,6 +46,7 @@ def _targets(rows: list[dict], slug: str) -> np.ndarray:
 
 
 def finetune_lm(config: Config) -> str:
+    from .classifier import Encoder
     from .language_model import finetune
 
     rows, summary = _processed(config)
@@ -53,8 +54,13 @@ def finetune_lm(config: Config) -> str:
     train = _split(rows, "train")
     slugs = [slug for slug, info in summary["labels"].items() if not info["dropped"]]
     targets = np.stack([_targets(train, slug) for slug in slugs], axis=1) if slugs else np.zeros((len(train), 0))
+    params = config.classifier.params
     with files.atomic_dir(config.paths.encoder) as out:
         phases = finetune(config, texts, ([row["text"] for row in train], targets), out)
+        if not params.train_encoder:  # the heads' inputs, encoded once for all labels
+            labelled = [row for row in rows if row["split"] in SPLITS]
+            encoder = Encoder(out, params.sequence_length, params.pooling)
+            encoder.save_vectors([row["number"] for row in labelled], [row["text"] for row in labelled])
     shutil.rmtree(Path(config.paths.checkpoints) / "finetune_lm", ignore_errors=True)  # the encoder is in place
     trained = ", ".join(f"{name} loss {phase['history']['loss'][-1]:.4f}" for name, phase in phases.items())
     return f"encoder from {config.language_model.base!r} saved to {config.paths.encoder} ({trained or 'not trained'})"
@@ -84,8 +90,9 @@ def train(config: Config, slug: str) -> str:
             files.write_jsonl(out / "scores.jsonl", [])
             return f"{slug}: dropped by preprocess (too few training issues), no model trained"
         texts = {split: [row["text"] for row in by_split[split]] for split in SPLITS}
+        numbers = {split: [row["number"] for row in by_split[split]] for split in SPLITS}
         targets = {split: _targets(by_split[split], slug) for split in SPLITS}
-        scores = train_label(config, slug, texts, targets, out, logs)
+        scores = train_label(config, slug, texts, numbers, targets, out, logs)
         files.write_jsonl(out / "scores.jsonl", _score_rows(slug, by_split, scores))
     shutil.rmtree(Path(config.paths.checkpoints) / "train" / slug, ignore_errors=True)  # outputs are in place
     return f"{slug}: classifier saved to {out_dir}"

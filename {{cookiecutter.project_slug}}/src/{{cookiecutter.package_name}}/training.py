@@ -30,6 +30,7 @@ def train_label(
     config: Config,
     slug: str,
     texts: dict[str, list[str]],
+    numbers: dict[str, list[int]],
     targets: dict[str, np.ndarray],
     out: Path,
     logs: Path,
@@ -38,11 +39,10 @@ def train_label(
     configure(config.accelerator)
     seed_everything(config.seed)
     encoder = Encoder(config.paths.encoder, params.sequence_length, params.pooling)
-    tokens = {split: encoder.tokenize(split_texts) for split, split_texts in texts.items()}
     if params.train_encoder:
-        inputs, vectors = tokens, None
-    else:  # frozen encoder: encode every issue once, train the head on the vectors
-        inputs = {split: encoder.encode(split_tokens) for split, split_tokens in tokens.items()}
+        inputs, vectors = {split: encoder.tokenize(split_texts) for split, split_texts in texts.items()}, None
+    else:  # frozen encoder: every issue encoded once (by finetune_lm), the head trains on the vectors
+        inputs = {split: encoder.vectors(numbers[split], split_texts) for split, split_texts in texts.items()}
         vectors = inputs["train"]
     weights = class_weights(targets["train"], params.class_weight)
 
