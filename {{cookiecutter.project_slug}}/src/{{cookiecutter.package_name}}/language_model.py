@@ -106,9 +106,9 @@ def finetune(config, texts: list[str], output: Path) -> dict:
         packer = keras_hub.models.TextClassifierPreprocessor.from_preset(handle, sequence_length=lm.sequence_length)
         masked_lm = keras_hub.models.MaskedLM.from_preset(handle, preprocessor=None)
     except Exception as error:  # keras-hub raises many kinds; all mean "not a usable base"
-        raise EncoderError(
-            f"language_model.base: cannot load {lm.base!r} as a masked language model: {error}"
-        ) from None
+        reason = " ".join(str(error).split())  # one line: some of keras-hub's messages are lists
+        message = f"language_model.base: cannot load {lm.base!r} as a masked language model: {reason}"
+        raise EncoderError(message) from None
     history: dict = {}
     if lm.finetune.enabled:
         tokens = tokenize(packer, texts)  # once; each epoch masks them anew
@@ -132,8 +132,20 @@ def finetune(config, texts: list[str], output: Path) -> dict:
         ).history  # fmt: skip
     masked_lm.backbone.save_to_preset(str(output))
     packer.tokenizer.save_to_preset(str(output))
+    _drop_save_date(output)
     (output / "finetune_history.json").write_text(json.dumps(history, indent=2) + "\n")
     return history
+
+
+def _drop_save_date(preset: Path) -> None:
+    """keras-hub stamps metadata.json with the time of saving, and never reads it back. Without the
+    stamp the same config and data make a byte-identical encoder: a re-made one (a cloud run that
+    lost its machine) still matches the classifiers' checkpoints, and DVC sees the same output."""
+    path = preset / "metadata.json"
+    if path.is_file():
+        metadata = json.loads(path.read_text())
+        metadata.pop("date_saved", None)
+        path.write_text(json.dumps(metadata, indent=4) + "\n")
 
 
 def tokenize(packer, texts: list[str], chunk: int = 512) -> dict[str, np.ndarray]:
