@@ -66,10 +66,10 @@ def _score_rows(slug: str, rows_by_split: dict[str, list[dict]], scores: dict[st
 
 
 def train(config: Config, slug: str) -> str:
+    if slug not in config.labels:  # checked before TensorFlow loads: a one-line answer at once
+        raise PipelineError(f"--label: expected one of {', '.join(config.labels)}; found {slug!r}")
     from .training import train_label
 
-    if slug not in config.labels:
-        raise PipelineError(f"--label: expected one of {', '.join(config.labels)}; found {slug!r}")
     rows, summary = _processed(config)
     by_split = {split: _split(rows, split) for split in SPLITS}
     out_dir = Path(config.paths.classifiers) / slug
