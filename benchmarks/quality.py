@@ -112,7 +112,7 @@ def run_repo(workdir: Path, repo: str, settings: dict) -> dict:
             sys.exit(f"{repo}: stage {stage} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
         print(f"  {repo} {stage}: {seconds[stage]:.0f} s", flush=True)
     metrics = json.loads((project / "reports" / "metrics.json").read_text())
-    encoder = json.loads((project / "models" / "encoder" / "training.json").read_text())
+    encoder = json.loads((project / "reports" / "training" / "finetune_lm" / "throughput.json").read_text())
     throughput = {f"finetune_lm {phase}": info["examples_per_second"] for phase, info in encoder.items()}
     for label in LABELS:
         speed = json.loads((project / "reports" / "training" / label / "throughput.json").read_text())

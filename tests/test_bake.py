@@ -14,9 +14,9 @@ import yaml
 from conftest import project_env, run
 
 PACKAGE_FILES = [
-    "__init__.py", "__main__.py", "baseline.py", "classifier.py", "cli.py", "config.py", "errors.py",
-    "evaluate.py", "files.py", "language_model.py", "pipeline.py", "predict.py", "preprocess.py", "report.py",
-    "resumable.py", "runtime.py", "text.py", "training.py", "tuning.py",
+    "__init__.py", "__main__.py", "baseline.py", "checkpoint_sync.py", "classifier.py", "cli.py", "config.py",
+    "errors.py", "evaluate.py", "files.py", "language_model.py", "pipeline.py", "predict.py", "preprocess.py",
+    "report.py", "resumable.py", "runtime.py", "text.py", "training.py", "tuning.py",
     "issues/__init__.py", "issues/api.py", "issues/demo.py", "issues/dump.py", "issues/github.py",
     "issues/records.py", "issues/store.py",
 ]  # fmt: skip

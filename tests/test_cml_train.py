@@ -5,12 +5,16 @@ back, and a fresh clone + `dvc pull` restores byte-identical outputs.
 
 Training once is enough: a cloud-none project is trained in a fixture, and each cloud's project
 starts from a copy of its outputs and DVC cache (same code, config and dvc.lock, so valid),
-less the evaluate stage's outputs, which train.sh's `dvc repro` makes again."""
+less the evaluate stage's outputs, which train.sh's `dvc repro` makes again (an evaluate
+parameter differs, so that they are not simply restored from the cache)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -124,7 +128,7 @@ def cloud_project(tmp_path: Path, trained: Path, cloud: str, local_remote: dict)
     tmp_path.mkdir()
     assert bake(tmp_path, cloud=cloud).returncode == 0
     project = tmp_path / "issue-triage"
-    edit_config(project, TINY)
+    edit_config(project, TINY | {"evaluate.target_precision": 0.75})
     git(project, "commit", "--quiet", "--all", "--message", "Tiny pipeline [cml]")
     git(tmp_path, "clone", "--quiet", "--bare", str(project), str(tmp_path / "origin.git"))
     git(project, "remote", "add", "origin", str(tmp_path / "origin.git"))
@@ -226,3 +230,139 @@ def test_outputs_are_pushed_when_the_pipeline_fails(storage, trained, tmp_path):
                  env=project_env(project) | remote_env)  # fmt: skip
     assert status.returncode == 0, status.stderr
     assert "Cache and remote 'storage' are in sync" in status.stdout, status.stdout
+
+
+# --- checkpoints through the remote: a reclaimed spot machine's run resumes on the next one -----
+
+REMOTE_FS = """
+import json, sys
+from dvc.repo import Repo
+remote = Repo().cloud.get_remote()
+fs, root = remote.fs, remote.fs.join(remote.path, "checkpoints")
+"""
+LIST_CHECKPOINTS = REMOTE_FS + "print(json.dumps(sorted(fs.relpath(p, root) for p in fs.find(root))))"
+
+
+def remote_checkpoints(project: Path, remote_env: dict) -> list[str]:
+    """Every file under <remote>/checkpoints/, as the storage lists it."""
+    result = run([sys.executable, "-c", LIST_CHECKPOINTS], cwd=project, env=project_env(project) | remote_env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout)
+
+
+def local_checkpoints(project: Path) -> dict[str, bytes]:
+    folder = project / ".checkpoints"
+    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+
+
+def checkpoints(project: Path, remote_env: dict, *args: str, sha: str = "c0ffee") -> subprocess.CompletedProcess:
+    env = project_env(project) | remote_env | {"GITHUB_SHA": sha}
+    return run([sys.executable, "-m", "issue_triage", "checkpoints", *args], cwd=project, env=env)
+
+
+@pytest.mark.parametrize("storage", ["gcp", "azure", "aws"], indirect=True)
+def test_checkpoints_push_pull_and_clear(storage, tmp_path):
+    """The same code for every storage: what is pushed comes back byte for byte, temporary files
+    stay behind, an unchanged file is not sent again, a damaged upload is never resumed from, and
+    clear leaves nothing."""
+    cloud, remote_env, local_remote = storage
+    assert bake(tmp_path, cloud=cloud).returncode == 0
+    project = tmp_path / "issue-triage"
+    point_at_emulator(project, local_remote)
+    folder = project / ".checkpoints/train/bug/fit"
+    folder.mkdir(parents=True)
+    (folder / "checkpoint.npz").write_bytes(os.urandom(300_000))
+    (folder / "best.npz").write_bytes(b"best weights")
+    (folder / ".checkpoint.tmp.npz").write_bytes(b"half written")
+    (project / ".checkpoints/finetune_lm").mkdir()
+    (project / ".checkpoints/finetune_lm/checkpoint.npz").write_bytes(b"encoder state")
+
+    pushed = checkpoints(project, remote_env, "push")
+    assert pushed.returncode == 0, pushed.stderr[-3000:]
+    assert "checkpoints: pushed 3 files (0.3 MB uploaded)" in pushed.stdout
+    listed = remote_checkpoints(project, remote_env)
+    assert "c0ffee/manifest.json" in listed and len(listed) == 4  # the manifest and 3 objects
+    assert checkpoints(project, remote_env, "push").stdout == ""  # nothing changed, nothing sent
+    (folder / "best.npz").write_bytes(b"better weights")
+    assert "pushed 3 files (0.0 MB uploaded)" in checkpoints(project, remote_env, "push").stdout
+    assert len(remote_checkpoints(project, remote_env)) == 4  # the replaced file's object is deleted
+
+    fresh = tmp_path / "fresh"
+    git(tmp_path, "clone", "--quiet", str(project), str(fresh))
+    point_at_emulator(fresh, local_remote)
+    pulled = checkpoints(fresh, remote_env, "pull")
+    assert pulled.returncode == 0, pulled.stderr[-3000:]
+    assert "checkpoints: pulled 3 files" in pulled.stdout
+    expected = {path: data for path, data in local_checkpoints(project).items() if "/." not in f"/{path}"}
+    assert local_checkpoints(fresh) == expected and len(expected) == 3
+    assert "none for run another" in checkpoints(fresh, remote_env, "pull", sha="another").stdout  # runs are apart
+
+    # an object that does not match the manifest (a storage fault): no checkpoint is taken from it
+    damage = REMOTE_FS + "fs.pipe_file(fs.join(root, 'c0ffee/objects', sys.argv[1]), b'garbage')"
+    digest = hashlib.sha256(b"better weights").hexdigest()
+    env = project_env(project) | remote_env
+    assert run([sys.executable, "-c", damage, digest], cwd=project, env=env).returncode == 0
+    shutil.rmtree(fresh / ".checkpoints")
+    pulled = checkpoints(fresh, remote_env, "pull")
+    assert pulled.returncode == 0
+    assert "checkpoints of run c0ffee on the remote are damaged (train/bug/fit/best.npz does not match" in pulled.stderr
+    assert local_checkpoints(fresh) == {}
+
+    cleared = checkpoints(project, remote_env, "clear")
+    assert cleared.returncode == 0 and "checkpoints: removed" in cleared.stdout
+    assert remote_checkpoints(project, remote_env) == []
+
+
+@pytest.mark.parametrize("storage", ["gcp"], indirect=True)
+def test_a_reclaimed_machine_resumes_from_the_remote(storage, trained, tmp_path):
+    """A spot machine vanishes mid-training (SIGKILL of every process: no exit trap runs) after the
+    periodic push; the workflow's re-run of the commit, on a new machine (a fresh clone), pulls the
+    checkpoint, resumes there, and leaves no checkpoint on the remote."""
+    cloud, remote_env, local_remote = storage
+    project = cloud_project(tmp_path / "work", trained, cloud, local_remote)
+    # an earlier run's outputs on the remote, so that only the changed label trains here
+    env = project_env(project) | remote_env
+    pushed = run([sys.executable, "-m", "dvc", "push", "--run-cache"], cwd=project, env=env)
+    assert pushed.returncode == 0, pushed.stderr[-3000:]
+    edit_config(project, {"classifier.per_label.bug": {"epochs": 20, "patience": 20, "checkpoint_every_steps": 1}})
+    git(project, "commit", "--quiet", "--message", "Longer training for bug [cml]", "config.yaml")
+    git(project, "push", "--quiet", "origin", "HEAD:main")
+
+    stubs = tmp_path / "stubs"
+    stub_cml(stubs)
+    env = project_env(project) | remote_env | {
+        "PATH": f"{stubs}{os.pathsep}{project_env(project)['PATH']}", "CML_ALLOW_CPU": "1",
+        "CHECKPOINT_PUSH_SECONDS": "1", "GITHUB_SHA": git(project, "rev-parse", "HEAD"),
+    }  # fmt: skip
+    job = subprocess.Popen(["scripts/cml/train.sh"], cwd=project, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
+    seen = []
+    for line in job.stdout:
+        seen.append(line)
+        if line.startswith("checkpoints: pushed"):
+            os.killpg(job.pid, signal.SIGKILL)  # the machine is gone
+            break
+    job.wait(timeout=60)
+    output = "".join(seen)
+    assert "Running stage 'train@bug'" in output and "checkpoints: pushed" in output, output[-4000:]
+    assert "Running stage 'evaluate'" not in output
+    listed = remote_checkpoints(project, remote_env)
+    assert f"{env['GITHUB_SHA']}/manifest.json" in listed, listed
+
+    fresh = tmp_path / "fresh"
+    git(tmp_path, "clone", "--quiet", str(tmp_path / "work/origin.git"), str(fresh))
+    point_at_emulator(fresh, local_remote)
+    github = FakeGitHub({})
+    try:
+        result = train_sh(fresh, tmp_path, remote_env, github.url)
+    finally:
+        github.close()
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    assert "checkpoints: pulled" in output
+    assert "resuming from .checkpoints/train/bug/fit/checkpoint.npz: epoch" in output
+    for stage in ("finetune_lm", "train@question"):  # finished stages come from the run-cache
+        assert f"Stage '{stage}' is cached - skipping run" in output
+    assert (fresh / "models/classifiers/bug/scores.jsonl").is_file()
+    assert local_checkpoints(fresh) == {}
+    assert remote_checkpoints(fresh, remote_env) == []

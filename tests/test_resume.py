@@ -106,3 +106,22 @@ def test_changed_config_discards_the_checkpoint(trained_project):
     resumed = run(command(config, args), cwd=project, env=project_env(project))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "is for another config or data: starting over" in resumed.stderr
+
+
+def test_damaged_checkpoint_starts_over(trained_project):
+    """A checkpoint file that cannot be read (a disk fault, a bad copy) is no resume point: the stage
+    says so and trains from the beginning, to the same result as an uninterrupted run."""
+    args, output, changes = STAGES["train"]
+    project = trained_project
+    config = write_config(project, "damaged-train", changes)
+    folder = project / "damaged-train/checkpoints/train/bug/fit"
+    folder.mkdir(parents=True)
+    (folder / "checkpoint.npz").write_bytes(b"PK\x03\x04 not a zip file")
+    result = run(command(config, args), cwd=project, env=project_env(project))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"checkpoint {folder.relative_to(project)}/checkpoint.npz is unreadable (" in result.stderr
+    assert "starting over" in result.stderr and "Traceback" not in result.stderr
+    if not (project / "straight-train" / output).exists():  # the test above makes it, when it runs
+        straight = write_config(project, "straight-train", changes)
+        assert run(command(straight, args), cwd=project, env=project_env(project)).returncode == 0
+    assert digest(project / "damaged-train" / output) == digest(project / "straight-train" / output)

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,34 @@ def test_import_then_preprocess(tmp_path):
     processed = Path(yaml.safe_load(config.read_text(encoding="utf-8"))["paths"]["processed"])
     assert (processed / "issues.jsonl").is_file()
     assert (processed / "summary.json").is_file()
+
+
+def test_five_megabyte_bodies_take_bounded_time_and_memory(tmp_path):
+    """Pasted logs make bodies of megabytes: they are stripped and cut to preprocess.text.max_chars in
+    time linear in their size whatever they hold (blank lines, brackets never closed), so nothing
+    downstream (tokenisation, training) sees more than max_chars."""
+    data = yaml.safe_load(CONFIG_PATH.read_text(encoding="utf-8"))
+    name = next(iter(data["labels"].values()))["name"]
+    size = 5_000_000
+    bodies = ["It crashes on save. " * (size // 20), "```\n" + "ERROR at line 42\n" * (size // 17), "\n" * size,
+              "[" * size, "- OS: \n" * (size // 7)]  # fmt: skip
+    rows = [{"number": n, "title": f"Issue {n}", "body": "text", "labels": [name]} for n in range(1, 31)]
+    rows += [{"number": 31 + i, "title": "Huge", "body": body, "labels": [name]} for i, body in enumerate(bodies)]
+    (tmp_path / "dump.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    config = import_config(tmp_path, "dump.jsonl")
+    for stage in ("import-issues", "preprocess"):
+        with open(tmp_path / "stderr", "w") as stderr:
+            process = subprocess.Popen([sys.executable, "-m", "{{ cookiecutter.package_name }}", "--config", str(config),
+                                        stage], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(SRC)},
+                                       stdout=subprocess.DEVNULL, stderr=stderr)  # fmt: skip
+            started = time.monotonic()
+            _, status, usage = os.wait4(process.pid, 0)  # the child's own peak memory
+        seconds = time.monotonic() - started
+        assert os.waitstatus_to_exitcode(status) == 0, (tmp_path / "stderr").read_text()
+        assert seconds < 60, f"{stage} took {seconds:.0f} s"
+        assert usage.ru_maxrss < 1_000_000, f"{stage} peaked at {usage.ru_maxrss / 1000:.0f} MB"  # kB on Linux
+    processed = Path(yaml.safe_load(config.read_text(encoding="utf-8"))["paths"]["processed"])
+    max_chars = data["preprocess"]["text"]["max_chars"]
+    texts = {row["number"]: row["text"] for row in map(json.loads, open(processed / "issues.jsonl"))}
+    assert all(len(text) <= max_chars for text in texts.values())
+    assert len(texts[31]) == max_chars and texts[32] == texts[33] == "huge"

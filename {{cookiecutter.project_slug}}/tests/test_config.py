@@ -150,6 +150,12 @@ CASES = [
         ["expected a slug", "found 'a/b'"],
     ),
     (
+        "label slug that climbs out of its folder",  # slugs name folders: never a path
+        lambda d: rename_label(d, first_label(d), "../etc"),
+        "labels.../etc",
+        ["expected a slug", "found '../etc'"],
+    ),
+    (
         "label slug with an emoji",
         lambda d: rename_label(d, first_label(d), "bug-\U0001f41b"),
         "labels.bug-\U0001f41b",

@@ -137,7 +137,7 @@ def test_rare_label_dropped_with_a_warning(default_config):
     config = make_config(default_config, min_examples=5)
     records = [issue(n, ["bug"]) for n in range(1, 41)]
     records += [issue(41, ["enhancement"]), issue(42, ["enhancement", "bug"])]
-    with pytest.warns(UserWarning, match=r"fewer than preprocess.min_examples \(5\).*'enhancement' \(\d\)"):
+    with pytest.warns(UserWarning, match=r"fewer than preprocess.min_examples \(5\).*'enhancement' \(\d train, 0 val"):
         rows, summary = preprocess(config, records)
     by_number = {row["number"]: row for row in rows}
     # The issue with only the dropped label joins the unlabelled ones; the other keeps 'bug'.
@@ -148,6 +148,33 @@ def test_rare_label_dropped_with_a_warning(default_config):
     assert not any("feature" in row["labels"] for row in rows)
     assert summary["labels"]["feature"]["dropped"] is True
     assert summary["labels"]["bug"]["dropped"] is False
+
+
+def test_label_only_in_the_test_split_is_dropped_with_its_counts(default_config):
+    """It cannot be learned: skipped with a warning naming it and where its issues are, as any label
+    with fewer than min_examples training issues; its test issues join the unlabelled ones."""
+    config = make_config(default_config, min_examples=2)
+    records = [issue(n, ["bug"], split="train" if n % 4 else "test") for n in range(1, 41)]
+    records += [issue(n, ["enhancement"], split="test") for n in range(41, 44)]
+    expected = r"min_examples \(2\) training issues: 'enhancement' \(0 train, 0 val, 3 test\)"
+    with pytest.warns(UserWarning, match=expected):
+        rows, summary = preprocess(config, records)
+    assert summary["labels"]["feature"] == {"name": "enhancement", "dropped": True, "train": 0, "val": 0, "test": 3}
+    assert {row["split"] for row in rows if row["number"] > 40} == {UNLABELLED}
+
+
+@pytest.mark.parametrize("min_examples", [1, 2])
+def test_label_on_a_single_issue(default_config, min_examples):
+    """Below min_examples it is dropped like any rare label; kept (min_examples 1), it trains, but
+    with no validation issue no threshold can be chosen, which the warning says."""
+    config = make_config(default_config, min_examples=min_examples)
+    records = [issue(n, ["bug"]) for n in range(1, 41)] + [issue(41, ["enhancement"])]
+    warning = "dropping labels with fewer" if min_examples == 2 else "trained but never applied"
+    with pytest.warns(UserWarning, match=rf"{warning} .*'enhancement' \(1 train, 0 val, 0 test\)"):
+        rows, summary = preprocess(config, records)
+    assert summary["labels"]["feature"]["dropped"] is (min_examples == 2)
+    expected = ([], UNLABELLED) if min_examples == 2 else (["feature"], "train")
+    assert (rows[-1]["labels"], rows[-1]["split"]) == expected
 
 
 def test_all_labels_dropped_is_an_error(default_config):

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The training job of .github/workflows/cml.yaml, which runs anywhere: check the GPU, pull what
-# the DVC remote has, run the pipeline, push every output (also when a stage fails), write the
+# the DVC remote has (outputs, and the checkpoints of an interrupted run of this commit), run the
+# pipeline, push every output (also when a stage fails) and the checkpoints meanwhile, write the
 # report and publish the results (scripts/cml/publish.sh).
 # Env: the DVC remote's credentials; CML_REPORT_DIR (default: a new temporary folder);
+# CHECKPOINT_PUSH_SECONDS: how often training checkpoints go to the remote (default 300);
 # CML_ALLOW_CPU=1 skips the GPU check, for tests only; publish.sh's variables.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,19 +18,47 @@ if [[ -n "${GOOGLE_APPLICATION_CREDENTIALS_DATA:-}" && -z "${GOOGLE_APPLICATION_
   printf '%s' "$GOOGLE_APPLICATION_CREDENTIALS_DATA" >"$GOOGLE_APPLICATION_CREDENTIALS"
 fi
 
-# The outputs of the committed dvc.lock, and the run-cache: stages that an earlier, interrupted
-# run finished (a reclaimed spot machine) are restored instead of re-run. A first run has none.
-dvc pull --allow-missing --run-cache
-
 pushed=false
 push_outputs() {
   dvc push --run-cache && pushed=true
 }
-# A failing or stopped pipeline still saves what it finished, for the next run to start from
-trap '[[ $pushed == true ]] || push_outputs' EXIT
+pulled=false  # this run's checkpoints: pushed only once pulled, as a push mirrors the local ones
+pusher=""
+stop_pusher() {
+  if [[ -n $pusher ]]; then
+    kill "$pusher" 2>/dev/null || true
+    wait "$pusher" 2>/dev/null || true
+    pusher=""
+  fi
+}
+# A failing or stopped job still saves what it finished and its checkpoints, for the next run
+on_exit() {
+  stop_pusher
+  if [[ $pushed != true ]]; then
+    if [[ $pulled == true ]]; then
+      python3 -m {{ cookiecutter.package_name }} checkpoints push || true
+    fi
+    push_outputs
+  fi
+}
+trap on_exit EXIT
 trap 'exit 143' TERM
-dvc repro
+
+# The outputs of the committed dvc.lock, and the run-cache: stages that an earlier, interrupted
+# run finished (a reclaimed spot machine) are restored instead of re-run (`dvc repro --pull`
+# below fetches their outputs). A first run has none.
+dvc pull --allow-missing --run-cache
+# And the checkpoints of the stage that such a run was training, which then resumes where it was
+python3 -m {{ cookiecutter.package_name }} checkpoints pull
+pulled=true
+# A reclaimed machine can vanish without running the trap: push the checkpoints every few minutes
+python3 -m {{ cookiecutter.package_name }} checkpoints push --every "${CHECKPOINT_PUSH_SECONDS:-300}" &
+pusher=$!
+dvc repro --pull  # --pull: the outputs of stages restored from the run-cache
+stop_pusher
 push_outputs
+# Every stage has finished: its checkpoints are of no more use (each stage removes its own locally)
+python3 -m {{ cookiecutter.package_name }} checkpoints clear || echo "warning: checkpoints are left on the remote" >&2
 
 report_dir="${CML_REPORT_DIR:-$(mktemp -d)}"
 scripts/cml/report.sh "$report_dir"

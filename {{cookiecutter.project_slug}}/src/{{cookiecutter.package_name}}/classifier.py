@@ -23,7 +23,7 @@ METRICS = ("pr_auc", "roc_auc")
 class Encoder:
     """The fine-tuned encoder preset: tokenisation and pooled issue vectors."""
 
-    VECTORS = "vectors.npz"  # in the preset folder: the labelled issues' vectors, from finetune_lm
+    VECTORS = "vectors"  # in the preset folder: the labelled issues' vectors (.npy) and their index (.json)
 
     def __init__(self, preset: str | Path, sequence_length: int, pooling: str):
         self.preset, self.sequence_length, self.pooling = Path(preset), sequence_length, pooling
@@ -46,22 +46,22 @@ class Encoder:
         return self.pooled.predict(tokens, batch_size=batch_size, verbose=0)
 
     def save_vectors(self, numbers: list[int], texts: list[str]) -> None:
-        """Encode the issues once for every label's head (each would otherwise encode them all)."""
-        np.savez(
-            self.preset / self.VECTORS, numbers=np.array(numbers), vectors=self.encode(self.tokenize(texts)),
-            sequence_length=self.sequence_length, pooling=self.pooling,
-        )  # fmt: skip
+        """Encode the issues once for every label's head (each would otherwise encode them all).
+        Plain .npy and .json, byte-identical from run to run (an .npz stamps the time)."""
+        np.save(self.preset / f"{self.VECTORS}.npy", self.encode(self.tokenize(texts)))
+        index = {"sequence_length": self.sequence_length, "pooling": self.pooling, "numbers": numbers}
+        (self.preset / f"{self.VECTORS}.json").write_text(json.dumps(index) + "\n")
 
     def vectors(self, numbers: list[int], texts: list[str]) -> np.ndarray:
         """Pooled vectors of these issues: the saved ones when they were made as this encoder
         makes them (same length and pooling), else encoded now."""
-        path = self.preset / self.VECTORS
+        path = self.preset / f"{self.VECTORS}.json"
         if path.is_file():
-            with np.load(path) as saved:
-                same = (int(saved["sequence_length"]), str(saved["pooling"])) == (self.sequence_length, self.pooling)
-                row = {number: i for i, number in enumerate(saved["numbers"].tolist())}
-                if same and all(number in row for number in numbers):
-                    return saved["vectors"][[row[number] for number in numbers]]
+            index = json.loads(path.read_text())
+            row = {number: i for i, number in enumerate(index["numbers"])}
+            same = (index["sequence_length"], index["pooling"]) == (self.sequence_length, self.pooling)
+            if same and all(number in row for number in numbers):
+                return np.load(self.preset / f"{self.VECTORS}.npy")[[row[number] for number in numbers]]
         return self.encode(self.tokenize(texts))
 
 

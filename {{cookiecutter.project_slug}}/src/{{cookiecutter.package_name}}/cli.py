@@ -1,12 +1,14 @@
 """One command per pipeline stage (what dvc.yaml runs), plus `check-config` and `predict`.
 
-Errors a user can act on are printed as `error:` lines, with exit code 2 and no traceback.
-CTRL-C and SIGTERM stop a stage cleanly: atomic writes leave no partial output behind.
+Errors a user can act on are printed as `error:` lines, with no traceback: exit code 2 for bad
+input, 1 for the machine (a full disk). CTRL-C (130) and SIGTERM (143) stop a stage cleanly: atomic
+writes leave no partial output behind.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import signal
 import sys
@@ -17,7 +19,8 @@ from . import pipeline
 from .config import ConfigError, load_config
 from .errors import PipelineError
 
-EXIT_USAGE = 2
+EXIT_USAGE = 2  # bad input: config, data, a flag
+EXIT_SYSTEM = 1  # the machine: a full disk, a permission
 
 
 class Terminated(BaseException):
@@ -34,6 +37,16 @@ def _warn(message, category, filename, lineno, file=None, line=None) -> None:
         print(f"warning: {message}", file=sys.stderr)
     else:
         sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+def _os_error(error: OSError, command: str) -> str:
+    """One line: the file, what went wrong, and for a full disk what to do."""
+    where = error.filename or f"{command}: its output"
+    reason = error.strerror or str(error)
+    message = f"{where}: {reason[:1].lower() + reason[1:]}"
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        message += "; free some space and run it again (the previous output is kept)"
+    return message
 
 
 def parser() -> argparse.ArgumentParser:
@@ -60,6 +73,11 @@ def parser() -> argparse.ArgumentParser:
     predict.add_argument("--title", help="the title of one issue to label (instead of FILE)")
     predict.add_argument("--body", default="", help="the body of that issue")
     predict.add_argument("--precision", type=float, help="apply labels at this validation precision (0.50-0.95)")
+    sync = command("checkpoints", "training checkpoints to/from the DVC remote, for cloud runs that resume")
+    sync.add_argument("action", choices=["pull", "push", "clear"], help="bring, send or delete this run's checkpoints")
+    sync.add_argument("--every", type=float, metavar="SECONDS", help="push: again every SECONDS, until stopped")
+    sync.add_argument("--run", help="the run's name (default: $GITHUB_SHA, else the git commit)")
+    sync.add_argument("--remote", help="the DVC remote (default: the default remote)")
     return p
 
 
@@ -70,6 +88,17 @@ def run(args: argparse.Namespace) -> str | None:
         return f"{args.config} is valid; labels: {labels}"
     if args.command == "train":
         return pipeline.train(config, args.label)
+    if args.command == "checkpoints":
+        from .checkpoint_sync import RemoteCheckpoints
+
+        if args.every is not None and (args.action != "push" or args.every <= 0):
+            raise PipelineError(
+                f"--every: expected a number of seconds > 0 with push; found {args.every:g} with {args.action}"
+            )
+        remote = RemoteCheckpoints(config.paths.checkpoints, args.run, args.remote)
+        if args.every:
+            remote.push_every(args.every)
+        return getattr(remote, args.action)()
     if args.command == "predict":
         from .issues.dump import read_dump
         from .predict import predict
@@ -96,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     except PipelineError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as error:  # the machine, not the input: a full disk, a missing permission
+        print(f"error: {_os_error(error, args.command)}", file=sys.stderr)
+        return EXIT_SYSTEM
     except (KeyboardInterrupt, Terminated) as stop:
         name = "SIGTERM" if isinstance(stop, Terminated) else "SIGINT"
         print(f"{args.command}: stopped by {name}; no partial output was left", file=sys.stderr)

@@ -22,8 +22,10 @@ def write_text(path: str | Path, text: str) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(error, OSError) and error.filename is None:
+            error.filename = str(path)  # a failed write (a full disk) names no file: name the output
         raise
 
 
@@ -56,8 +58,17 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
         shutil.rmtree(old, ignore_errors=True)
         if path.exists():
             path.rename(old)
-        tmp.rename(path)
+        try:
+            tmp.rename(path)
+        except BaseException:  # stopped between the two renames: the previous output goes back
+            if old.exists() and not path.exists():
+                old.rename(path)
+            raise
         shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(error, OSError):  # name the output, not its temporary folder
+            if error.filename and Path(error.filename).is_relative_to(tmp):
+                error.filename = str(path / Path(error.filename).relative_to(tmp))
+            error.filename = error.filename or str(path)
         raise

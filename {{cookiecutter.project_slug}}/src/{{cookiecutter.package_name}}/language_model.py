@@ -188,10 +188,12 @@ def finetune_supervised(config, backbone, handle: str, texts: list[str], targets
     )  # fmt: skip
 
 
-def finetune(config, texts: list[str], labelled: tuple[list[str], np.ndarray], output: Path) -> dict:
+def finetune(
+    config, texts: list[str], labelled: tuple[list[str], np.ndarray], output: Path
+) -> dict[str, resumable.State]:
     """Write the fine-tuned encoder preset to `output`: masked-LM training on `texts`, then
     supervised training on `labelled` (train texts, one 0/1 column per label), each if enabled.
-    Returns, per phase trained, its history (per epoch) and throughput."""
+    Returns the final training state of each phase trained (history, throughput)."""
     lm = config.language_model
     configure(config.accelerator)
     if lm.base == "scratch":
@@ -204,9 +206,9 @@ def finetune(config, texts: list[str], labelled: tuple[list[str], np.ndarray], o
         packer = keras_hub.models.TextClassifierPreprocessor.from_preset(handle, sequence_length=lm.sequence_length)
         masked_lm = keras_hub.models.MaskedLM.from_preset(handle, preprocessor=None)
     except Exception as error:  # keras-hub raises many kinds; all mean "not a usable base"
-        raise EncoderError(
-            f"language_model.base: cannot load {lm.base!r} as a masked language model: {error}"
-        ) from None
+        reason = " ".join(str(error).split())  # one line: some of keras-hub's messages are lists
+        message = f"language_model.base: cannot load {lm.base!r} as a masked language model: {reason}"
+        raise EncoderError(message) from None
     phases: dict[str, resumable.State] = {}
     if lm.finetune.enabled:
         phases["masked_lm"] = finetune_masked_lm(config, masked_lm, packer, texts)
@@ -214,9 +216,21 @@ def finetune(config, texts: list[str], labelled: tuple[list[str], np.ndarray], o
         phases["supervised"] = finetune_supervised(config, masked_lm.backbone, handle, *labelled)
     masked_lm.backbone.save_to_preset(str(output))
     packer.tokenizer.save_to_preset(str(output))
-    report = {name: {"history": state.history, **state.throughput()} for name, state in phases.items()}
-    (output / "training.json").write_text(json.dumps(report, indent=2) + "\n")
-    return report
+    _drop_save_date(output)
+    histories = {name: state.history for name, state in phases.items()}  # no timings: a re-made encoder is identical
+    (output / "training.json").write_text(json.dumps(histories, indent=2) + "\n")
+    return phases
+
+
+def _drop_save_date(preset: Path) -> None:
+    """keras-hub stamps metadata.json with the time of saving, and never reads it back. Without the
+    stamp the same config and data make a byte-identical encoder: a re-made one (a cloud run that
+    lost its machine) still matches the classifiers' checkpoints, and DVC sees the same output."""
+    path = preset / "metadata.json"
+    if path.is_file():
+        metadata = json.loads(path.read_text())
+        metadata.pop("date_saved", None)
+        path.write_text(json.dumps(metadata, indent=4) + "\n")
 
 
 def tokenize(packer, texts: list[str], chunk: int = 512) -> dict[str, np.ndarray]:

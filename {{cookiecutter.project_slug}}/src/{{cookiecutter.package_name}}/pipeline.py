@@ -62,7 +62,9 @@ def finetune_lm(config: Config) -> str:
             encoder = Encoder(out, params.sequence_length, params.pooling)
             encoder.save_vectors([row["number"] for row in labelled], [row["text"] for row in labelled])
     shutil.rmtree(Path(config.paths.checkpoints) / "finetune_lm", ignore_errors=True)  # the encoder is in place
-    trained = ", ".join(f"{name} loss {phase['history']['loss'][-1]:.4f}" for name, phase in phases.items())
+    with files.atomic_dir(Path(config.paths.training_logs) / "finetune_lm") as logs:
+        files.write_json(logs / "throughput.json", {name: state.throughput() for name, state in phases.items()})
+    trained = ", ".join(f"{name} loss {state.history['loss'][-1]:.4f}" for name, state in phases.items())
     return f"encoder from {config.language_model.base!r} saved to {config.paths.encoder} ({trained or 'not trained'})"
 
 
@@ -75,10 +77,10 @@ def _score_rows(slug: str, rows_by_split: dict[str, list[dict]], scores: dict[st
 
 
 def train(config: Config, slug: str) -> str:
+    if slug not in config.labels:  # checked before TensorFlow loads: a one-line answer at once
+        raise PipelineError(f"--label: expected one of {', '.join(config.labels)}; found {slug!r}")
     from .training import train_label
 
-    if slug not in config.labels:
-        raise PipelineError(f"--label: expected one of {', '.join(config.labels)}; found {slug!r}")
     rows, summary = _processed(config)
     by_split = {split: _split(rows, split) for split in SPLITS}
     out_dir = Path(config.paths.classifiers) / slug

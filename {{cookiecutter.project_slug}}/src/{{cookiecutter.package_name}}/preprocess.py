@@ -102,13 +102,25 @@ def preprocess(config: Config, records: list[dict]) -> tuple[list[dict], dict]:
         )
     _assign_splits(config, rows, labelled)
 
-    train_counts = Counter(slug for row in rows if row["split"] == "train" for slug in row["labels"])
-    dropped = [slug for slug in slugs if train_counts[slug] < config.preprocess.min_examples]
-    if dropped:
+    counts = Counter((row["split"], slug) for row in rows for slug in row["labels"])
+
+    def named(slug: str) -> str:
+        where = ", ".join(f"{counts[(split, slug)]} {split}" for split in ("train", "val", "test"))
+        return f"{config.labels[slug].name!r} ({where})"
+
+    dropped = [slug for slug in slugs if counts[("train", slug)] < config.preprocess.min_examples]
+    if dropped:  # a label only in the test split, or on one issue, cannot be learned: skipped, not an error
         warnings.warn(
-            "dropping labels with fewer than preprocess.min_examples "
-            f"({config.preprocess.min_examples}) training issues: "
-            + ", ".join(f"{config.labels[s].name!r} ({train_counts[s]})" for s in dropped),
+            f"dropping labels with fewer than preprocess.min_examples ({config.preprocess.min_examples}) "
+            "training issues: " + ", ".join(named(s) for s in dropped),
+            stacklevel=1,
+        )
+    unmeasured = [s for s in slugs if s not in dropped and not (counts[("val", s)] and counts[("test", s)])]
+    if unmeasured:
+        warnings.warn(
+            "labels without validation or test issues are trained but never applied (no threshold can be "
+            "chosen without validation issues) or not measured (no test issues): "
+            + ", ".join(named(s) for s in unmeasured),
             stacklevel=1,
         )
     if len(dropped) == len(slugs):
@@ -120,7 +132,7 @@ def preprocess(config: Config, records: list[dict]) -> tuple[list[dict], dict]:
         row["labels"] = [slug for slug in row["labels"] if slug not in dropped]
         if not row["labels"]:
             row["split"] = UNLABELLED
-    return rows, _summary(config, rows, dropped) | {"labels_added_by_bots": dict(sorted(by_bots.items()))}
+    return rows, _summary(config, rows, dropped, counts) | {"labels_added_by_bots": dict(sorted(by_bots.items()))}
 
 
 def _assign_splits(config: Config, rows: list[dict], labelled: list[dict]) -> None:
@@ -147,8 +159,8 @@ def _assign_splits(config: Config, rows: list[dict], labelled: list[dict]) -> No
             row["split"] = UNLABELLED
 
 
-def _summary(config: Config, rows: list[dict], dropped: list[str]) -> dict:
-    counts = Counter((row["split"], slug) for row in rows for slug in row["labels"])
+def _summary(config: Config, rows: list[dict], dropped: list[str], counts: Counter) -> dict:
+    """Issues per split, and per label and split (a dropped label's too, as they were before dropping)."""
     return {
         "splits": dict(sorted(Counter(row["split"] for row in rows).items())),
         "labels": {

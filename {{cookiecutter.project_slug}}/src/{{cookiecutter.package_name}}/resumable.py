@@ -21,6 +21,7 @@ import math
 import shutil
 import sys
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -76,15 +77,21 @@ class Checkpoint:
     def load(self, model: keras.Model) -> State:
         if not self.path.is_file():
             return State()
-        with np.load(self.path) as saved:
-            meta = json.loads(str(saved["meta"]))
-            if meta["key"] != self.key:
-                print(f"checkpoint in {self.directory} is for another config or data: starting over", file=sys.stderr)
-                self.clear()
-                return State()
-            if not model.optimizer.built:
-                model.optimizer.build(model.trainable_variables)
-            _assign(_all_variables(model), saved)
+        try:
+            with np.load(self.path) as saved:
+                meta = json.loads(str(saved["meta"]))
+                arrays = {name: saved[name] for name in saved.files if name != "meta"}
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:  # a damaged file: no resume point
+            print(f"checkpoint {self.path} is unreadable ({error}): starting over", file=sys.stderr)
+            self.clear()
+            return State()
+        if meta["key"] != self.key:
+            print(f"checkpoint in {self.directory} is for another config or data: starting over", file=sys.stderr)
+            self.clear()
+            return State()
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        _assign(_all_variables(model), arrays)
         state = State(**meta["state"])
         print(f"resuming from {self.path}: epoch {state.epoch + 1}, batch {state.step}", file=sys.stderr)
         return state
@@ -113,8 +120,14 @@ def _save(path: Path, variables: list, meta: dict | None = None) -> None:
     """Written beside `path` and renamed into place: the old checkpoint or the new, never half."""
     tmp = path.with_name(f".{path.stem}.tmp.npz")
     extra = {"meta": np.array(json.dumps(meta))} if meta is not None else {}
-    np.savez(tmp, *[variable.numpy() for variable in variables], **extra)
-    tmp.replace(path)
+    try:
+        np.savez(tmp, *[variable.numpy() for variable in variables], **extra)
+        tmp.replace(path)
+    except BaseException as error:  # a full disk, a stop: the previous checkpoint stands, no temporary file
+        tmp.unlink(missing_ok=True)
+        if isinstance(error, OSError) and error.filename is None:
+            error.filename = str(path)
+        raise
 
 
 def _assign(variables: list, saved) -> None:

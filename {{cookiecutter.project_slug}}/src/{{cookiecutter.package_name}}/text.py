@@ -6,15 +6,20 @@ import re
 
 from .config import TextConfig
 
+# Every pattern runs in time linear in the body, whatever it holds (5 MB logs, thousands of blank
+# lines, brackets never closed): no two adjacent repeats can match the same text (possessive
+# repeats, `*+`, never give back), and a link's or an image's parts are bounded and stop where
+# another one starts.
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
 _DETAILS = re.compile(r"<details\b.*?(?:</details>|$)", re.S | re.I)
 _CODE_FENCE = re.compile(r"(```|~~~).*?(?:\1|$)", re.S)
-_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)|<img\b[^>]*>", re.I)
-_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_IMAGE = re.compile(r"!\[[^\[\]]{0,1000}\]\([^)\[\n]{0,2000}\)|<img\b[^<>]{0,2000}>", re.I)
+_LINK = re.compile(r"\[([^\[\]]{0,1000})\]\([^)\[\n]{0,2000}\)")
 _URL = re.compile(r"https?://\S+")
-_HEADING = re.compile(r"^[ \t]{0,3}(#{1,6}(?:[ \t].*)?|\*\*[^*\n]{1,60}\*\*:?\s*)$", re.M)
-_VERSION_LINE = re.compile(
-    r"^\s*[-*]?\s*\**\s*((?:[\w.]+[ \t]+)?version|os|platform|browser|node|python|commit|date)\s*\**\s*:.*$",
+_HEADING = re.compile(r"^[ \t]{0,3}(#{1,6}(?:[ \t].*)?|\*\*[^*\n]{1,60}\*\*:?[ \t]*)$", re.M)
+_VERSION_LINE = re.compile(  # (?=...): only lines with a colon are tried (a body of blank lines is quick)
+    r"^(?=[^\n:]*+:)[ \t]*+(?:[-*][ \t]*+)?(?:\*++[ \t]*+)?"
+    r"((?:[\w.]++[ \t]++)?version|os|platform|browser|node|python|commit|date)[ \t]*+(?:\*++[ \t]*+)?:.*$",
     re.M | re.I,
 )
 _SPACE = re.compile(r"\s+")
