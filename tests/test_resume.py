@@ -111,7 +111,7 @@ def test_changed_config_discards_the_checkpoint(trained_project):
 def test_damaged_checkpoint_starts_over(trained_project):
     """A checkpoint file that cannot be read (a disk fault, a bad copy) is no resume point: the stage
     says so and trains from the beginning, to the same result as an uninterrupted run."""
-    args, output, changes = STAGES["train"]
+    args, output, changes = STAGES["train, encoder and head"]
     project = trained_project
     config = write_config(project, "damaged-train", changes)
     folder = project / "damaged-train/checkpoints/train/bug/fit"
