@@ -167,7 +167,11 @@ def train_sh(project: Path, tmp_path: Path, remote_env: dict, github_url: str) -
         "GITHUB_SHA": git(project, "rev-parse", "HEAD"),
     }
     (tmp_path / "report").mkdir()
-    return run(["scripts/cml/train.sh"], cwd=project, env=env, timeout=600)
+    try:
+        return run(["scripts/cml/train.sh"], cwd=project, env=env, timeout=600)
+    except subprocess.TimeoutExpired as stuck:  # say where it stopped
+        output = b"".join(part or b"" for part in (stuck.output, stuck.stderr)).decode(errors="replace")
+        pytest.fail(f"train.sh ran over 600 s; its output ends:\n{output[-4000:]}")
 
 
 @pytest.mark.parametrize("storage", ["gcp", "azure", "aws"], indirect=True)

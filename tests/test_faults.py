@@ -157,7 +157,7 @@ def test_disk_full(stage_project, stage):
 
 
 @pytest.mark.parametrize("stage", list(STAGES))
-@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM], ids=lambda how: how.name)
 def test_stopped_stage(stage_project, stage, how):
     """CTRL-C (SIGINT) at the stage's first rename into the project, mid-stage (a checkpoint, for
     training stages); SIGTERM just before its first output is put in place (an atomic folder's
