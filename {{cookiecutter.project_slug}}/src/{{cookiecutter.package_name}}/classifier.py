@@ -14,7 +14,7 @@ from pathlib import Path
 import keras_hub
 import numpy as np
 
-from .language_model import Pooling, tokenize
+from .language_model import pooled_model, tokenize
 from .runtime import keras
 
 METRICS = ("pr_auc", "roc_auc")
@@ -31,11 +31,7 @@ class Encoder:
             str(preset), sequence_length=sequence_length
         )
         self.backbone = keras_hub.models.Backbone.from_preset(str(preset))
-        inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in self.backbone.input}
-        outputs = self.backbone(inputs)
-        sequence = outputs["sequence_output"] if isinstance(outputs, dict) else outputs
-        pooled = Pooling(pooling, name="pooling")(sequence, inputs["padding_mask"])
-        self.pooled = keras.Model(inputs, pooled, name="encoder")
+        self.pooled = pooled_model(self.backbone, pooling)
 
     def tokenize(self, texts: list[str], chunk: int = 512) -> dict[str, np.ndarray]:
         """Token arrays for `texts`: computed once per split, reused by every epoch and trial."""

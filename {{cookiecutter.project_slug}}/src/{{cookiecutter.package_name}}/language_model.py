@@ -84,6 +84,14 @@ class Pooling(keras.layers.Layer):
         return {**super().get_config(), "mode": self.mode}
 
 
+def pooled_model(backbone, pooling: str) -> keras.Model:
+    """The backbone with its token vectors pooled: one vector per issue."""
+    inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in backbone.input}
+    outputs = backbone(inputs)
+    sequence = outputs["sequence_output"] if isinstance(outputs, dict) else outputs
+    return keras.Model(inputs, Pooling(pooling, name="pooling")(sequence, inputs["padding_mask"]), name="encoder")
+
+
 def mask_tokens(packed: dict[str, np.ndarray], tokenizer, rate: float, rng: np.random.Generator) -> tuple:
     """BERT-style masking: of each issue's ordinary tokens, `rate` are chosen; 80% of those become
     [MASK], 10% a random token, 10% stay. Done with numpy from `rng`, so that it is reproducible
@@ -164,13 +172,10 @@ def finetune_supervised(config, backbone, handle: str, texts: list[str], targets
     seed_everything(config.seed)
     packer = keras_hub.models.TextClassifierPreprocessor.from_preset(handle, sequence_length=params.sequence_length)
     tokens = tokenize(packer, texts)
-    inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in backbone.input}
-    outputs = backbone(inputs)
-    sequence = outputs["sequence_output"] if isinstance(outputs, dict) else outputs
-    pooled = Pooling(params.pooling)(sequence, inputs["padding_mask"])
+    encoder = pooled_model(backbone, params.pooling)
     output = keras.layers.Dense(targets.shape[1], activation="sigmoid", dtype="float32")
-    scores = output(keras.layers.Dropout(options.dropout)(pooled))
-    model = keras.Model(inputs, scores, name="supervised")
+    scores = output(keras.layers.Dropout(options.dropout)(encoder.output))
+    model = keras.Model(encoder.input, scores, name="supervised")
     model.compile(
         optimizer=keras.optimizers.AdamW(learning_rate(options, _steps(options, len(texts)))),
         loss="binary_crossentropy",
