@@ -11,7 +11,7 @@ from safetensors.numpy import save_file
 
 from {{ cookiecutter.package_name }}.classifier import Encoder
 from {{ cookiecutter.package_name }}.config import load_config
-from {{ cookiecutter.package_name }}.language_model import finetune, learning_rate
+from {{ cookiecutter.package_name }}.language_model import finetune, learning_rate, supervised_output, tokenize
 from {{ cookiecutter.package_name }}.runtime import configure
 
 WORDS = "the app crashes when i click save please add dark mode how do i configure proxy error docs typo".split()
@@ -121,6 +121,48 @@ def test_hugging_face_weights_are_the_ones_loaded(tmp_path, config_for):
     backbone = keras_hub.models.Backbone.from_preset(str(output))
     loaded = backbone.get_layer("token_embedding").embeddings.numpy()
     np.testing.assert_allclose(loaded, weights["embeddings.word_embeddings.weight"])
+
+
+EXCLUSIVE = np.eye(3, dtype="float32")[[0, 1, 2, 2, 0, 1, 2, 0]]  # every text has exactly one label
+
+
+@pytest.mark.parametrize(
+    "choice, targets, expected",
+    [
+        ("auto", EXCLUSIVE, "softmax"),
+        ("auto", TARGETS, "sigmoid"),  # some texts have no label
+        ("auto", np.ones((4, 1), dtype="float32"), "sigmoid"),  # one label: nothing to compete with
+        ("softmax", TARGETS, "softmax"),
+        ("sigmoid", EXCLUSIVE, "sigmoid"),
+    ],
+)
+def test_supervised_output_is_softmax_only_for_exclusive_labels(choice, targets, expected):
+    assert supervised_output(choice, targets) == expected
+
+
+@pytest.mark.parametrize("targets", [EXCLUSIVE, TARGETS], ids=["exclusive labels", "labels that overlap or are absent"])
+def test_softmax_phase_trains_on_any_labels(tmp_path, config_for, config_data, targets):
+    config_data["language_model"]["supervised"]["output"] = "softmax"
+    config = config_for(keras_hub_preset(tmp_path / "base"), False, True)
+    output = tmp_path / "encoder"
+    output.mkdir()
+    history = finetune(config, TEXTS, (TEXTS, targets), output)["supervised"].history
+    assert history["loss"] and np.isfinite(history["loss"]).all()
+
+
+def test_head_tail_truncation_keeps_both_ends_of_a_long_text(tmp_path):
+    packer = keras_hub.models.TextClassifierPreprocessor.from_preset(
+        str(keras_hub_preset(tmp_path / "base")), sequence_length=8
+    )
+    ids = dict(zip(VOCABULARY, range(len(VOCABULARY))))
+    words = "the app crashes when i click save please add dark mode".split()  # 11 tokens, room for 6
+    short = "add dark mode"
+    head, head_tail = (tokenize(packer, [" ".join(words), short], cut)["token_ids"] for cut in ("head", "head_tail"))
+    inner = [ids[word] for word in words]
+    assert head[0, 1:-1].tolist() == inner[:6]
+    assert head_tail[0, 1:-1].tolist() == inner[:3] + inner[-3:]
+    assert head_tail[0, 0] == ids["[CLS]"] and head_tail[0, -1] == ids["[SEP]"]
+    assert head[1].tolist() == head_tail[1].tolist()  # a text that fits is not cut
 
 
 def test_cosine_schedule_warms_up_then_decays(config_for, tmp_path):

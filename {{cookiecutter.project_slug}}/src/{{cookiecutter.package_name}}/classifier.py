@@ -25,17 +25,22 @@ class Encoder:
 
     VECTORS = "vectors"  # in the preset folder: the labelled issues' vectors (.npy) and their index (.json)
 
-    def __init__(self, preset: str | Path, sequence_length: int, pooling: str):
+    def __init__(self, preset: str | Path, sequence_length: int, pooling: str, truncation: str = "head"):
         self.preset, self.sequence_length, self.pooling = Path(preset), sequence_length, pooling
+        self.truncation = truncation
         self.preprocessor = keras_hub.models.TextClassifierPreprocessor.from_preset(
             str(preset), sequence_length=sequence_length
         )
         self.backbone = keras_hub.models.Backbone.from_preset(str(preset))
         self.pooled = pooled_model(self.backbone, pooling)
 
+    def layout(self) -> dict:
+        """How texts become vectors: saved with the vectors and with each label's model."""
+        return {"sequence_length": self.sequence_length, "pooling": self.pooling, "truncation": self.truncation}
+
     def tokenize(self, texts: list[str], chunk: int = 512) -> dict[str, np.ndarray]:
         """Token arrays for `texts`: computed once per split, reused by every epoch and trial."""
-        return tokenize(self.preprocessor, texts, chunk)
+        return tokenize(self.preprocessor, texts, self.truncation, chunk)
 
     def encode(self, tokens: dict[str, np.ndarray], batch_size: int = 64) -> np.ndarray:
         """Pooled vectors of tokenised issues."""
@@ -45,17 +50,17 @@ class Encoder:
         """Encode the issues once for every label's head (each would otherwise encode them all).
         Plain .npy and .json, byte-identical from run to run (an .npz stamps the time)."""
         np.save(self.preset / f"{self.VECTORS}.npy", self.encode(self.tokenize(texts)))
-        index = {"sequence_length": self.sequence_length, "pooling": self.pooling, "numbers": numbers}
+        index = {**self.layout(), "numbers": numbers}
         (self.preset / f"{self.VECTORS}.json").write_text(json.dumps(index) + "\n")
 
     def vectors(self, numbers: list[int], texts: list[str]) -> np.ndarray:
         """Pooled vectors of these issues: the saved ones when they were made as this encoder
-        makes them (same length and pooling), else encoded now."""
+        makes them (same length, pooling and truncation), else encoded now."""
         path = self.preset / f"{self.VECTORS}.json"
         if path.is_file():
             index = json.loads(path.read_text())
             row = {number: i for i, number in enumerate(index["numbers"])}
-            same = (index["sequence_length"], index["pooling"]) == (self.sequence_length, self.pooling)
+            same = {key: index.get(key) for key in self.layout()} == self.layout()
             if same and all(number in row for number in numbers):
                 return np.load(self.preset / f"{self.VECTORS}.npy")[[row[number] for number in numbers]]
         return self.encode(self.tokenize(texts))

@@ -125,6 +125,7 @@ class FinetuneConfig(EncoderTraining):
 @dataclass(frozen=True)
 class SupervisedConfig(EncoderTraining):
     dropout: float = field(default=0.1, metadata={"min": 0, "max": 0.9})
+    output: Literal["auto", "sigmoid", "softmax"] = "sigmoid"
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,7 @@ class ClassifierParams:
     patience: int = field(default=3, metadata={"min": 0})
     sequence_length: int = field(default=128, metadata={"min": 8})
     pooling: Literal["cls", "mean"] = "mean"
+    truncation: Literal["head", "head_tail"] = "head"
     train_encoder: bool = False
     class_weight: Literal["balanced", "none"] = "balanced"
     checkpoint_every_steps: int = field(default=0, metadata={"min": 0})

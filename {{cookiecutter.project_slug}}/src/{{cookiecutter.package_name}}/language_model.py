@@ -165,21 +165,29 @@ def finetune_masked_lm(config, masked_lm, packer, texts: list[str]) -> resumable
 
 
 def finetune_supervised(config, backbone, handle: str, texts: list[str], targets: np.ndarray) -> resumable.State:
-    """Task adaptation: the encoder learns every label at once (one sigmoid output each) on the
-    train split, pooled as the classifiers pool it. Heads on the frozen encoder then separate the
-    labels well, and cheaply: one encoder training for all labels instead of one per label."""
+    """Task adaptation: the encoder learns every label at once on the train split, pooled as the
+    classifiers pool it. Heads on the frozen encoder then separate the labels well, and cheaply:
+    one encoder training for all labels instead of one per label."""
     options, params = config.language_model.supervised, config.classifier.params
     seed_everything(config.seed)
     packer = keras_hub.models.TextClassifierPreprocessor.from_preset(handle, sequence_length=params.sequence_length)
-    tokens = tokenize(packer, texts)
+    tokens = tokenize(packer, texts, params.truncation)
     encoder = pooled_model(backbone, params.pooling)
-    output = keras.layers.Dense(targets.shape[1], activation="sigmoid", dtype="float32")
+    activation = supervised_output(options.output, targets)
+    output = keras.layers.Dense(targets.shape[1], activation=activation, dtype="float32")
     scores = output(keras.layers.Dropout(options.dropout)(encoder.output))
     model = keras.Model(encoder.input, scores, name="supervised")
+    if activation == "softmax":
+        # One distribution over the labels; an issue with several shares its weight among them,
+        # one with none adds no loss.
+        targets = targets / np.maximum(targets.sum(axis=1, keepdims=True), 1)
+        loss, accuracy = "categorical_crossentropy", keras.metrics.CategoricalAccuracy(name="accuracy")
+    else:
+        loss, accuracy = "binary_crossentropy", keras.metrics.BinaryAccuracy(name="accuracy")
     model.compile(
         optimizer=keras.optimizers.AdamW(learning_rate(options, _steps(options, len(texts)))),
-        loss="binary_crossentropy",
-        metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
+        loss=loss,
+        metrics=[accuracy],
         jit_compile=config.accelerator.jit_compile,
     )
     key = resumable.fingerprint(
@@ -191,6 +199,16 @@ def finetune_supervised(config, backbone, handle: str, texts: list[str], targets
         checkpoint=resumable.Checkpoint(Path(config.paths.checkpoints) / "finetune_lm" / "supervised", key),
         every_steps=options.checkpoint_every_steps,
     )  # fmt: skip
+
+
+def supervised_output(choice: str, targets: np.ndarray) -> str:
+    """`auto`: softmax when the labels are mutually exclusive (every train issue carries exactly
+    one), as in bug/feature/question triage, where competing for one probability measures best;
+    sigmoid (each label on its own) otherwise."""
+    if choice != "auto":
+        return choice
+    exclusive = targets.shape[1] > 1 and bool((targets.sum(axis=1) == 1).all())
+    return "softmax" if exclusive else "sigmoid"
 
 
 def finetune(
@@ -238,7 +256,24 @@ def _drop_save_date(preset: Path) -> None:
         path.write_text(json.dumps(metadata, indent=4) + "\n")
 
 
-def tokenize(packer, texts: list[str], chunk: int = 512) -> dict[str, np.ndarray]:
-    """Token arrays (token_ids, padding_mask, ...) of `texts`, as the backbone takes them."""
-    parts = [packer(tf.constant(texts[i : i + chunk])) for i in range(0, len(texts), chunk)]
+def tokenize(packer, texts: list[str], truncation: str = "head", chunk: int = 512) -> dict[str, np.ndarray]:
+    """Token arrays (token_ids, padding_mask, ...) of `texts`, as the backbone takes them. A text
+    longer than the sequence is cut at its end (`head`), or in its middle (`head_tail`: the first
+    and the last half of the room), which keeps the end of a long issue (often the question or
+    the error message) in view."""
+    pack = packer if truncation == "head" else lambda batch: _pack_head_tail(packer, batch)
+    parts = [pack(tf.constant(texts[i : i + chunk])) for i in range(0, len(texts), chunk)]
     return {key: np.concatenate([np.asarray(part[key]) for part in parts]) for key in parts[0]}
+
+
+def _pack_head_tail(packer, texts) -> dict:
+    keys = packer(texts[:1]).keys()  # the inputs this backbone takes (RoBERTa: no segment_ids)
+    special = int(np.asarray(packer(tf.constant([""]))["padding_mask"]).sum())  # [CLS], [SEP] or the like
+    room = packer.sequence_length - special
+    head = room - room // 2
+    tokens = packer.tokenizer(texts)
+    tokens = tokens.to_list() if hasattr(tokens, "to_list") else tokens  # keras-hub returns either
+    ids = [t if len(t) <= room else t[:head] + t[len(t) - (room - head) :] for t in tokens]
+    token_ids, segment_ids = packer.packer(tf.ragged.constant(ids, dtype="int32", ragged_rank=1))
+    packed = {"token_ids": token_ids, "padding_mask": token_ids != packer.tokenizer.pad_token_id}
+    return {key: {**packed, "segment_ids": segment_ids}[key] for key in keys}

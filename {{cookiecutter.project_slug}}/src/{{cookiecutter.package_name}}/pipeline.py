@@ -59,7 +59,7 @@ def finetune_lm(config: Config) -> str:
         phases = finetune(config, texts, ([row["text"] for row in train], targets), out)
         if not params.train_encoder:  # the heads' inputs, encoded once for all labels
             labelled = [row for row in rows if row["split"] in SPLITS]
-            encoder = Encoder(out, params.sequence_length, params.pooling)
+            encoder = Encoder(out, params.sequence_length, params.pooling, params.truncation)
             encoder.save_vectors([row["number"] for row in labelled], [row["text"] for row in labelled])
     shutil.rmtree(Path(config.paths.checkpoints) / "finetune_lm", ignore_errors=True)  # the encoder is in place
     with files.atomic_dir(Path(config.paths.training_logs) / "finetune_lm") as logs:

@@ -36,7 +36,7 @@ def predict(config: Config, issues: list[dict], target_precision: float | None =
     for slug, info in thresholds.items():
         directory = Path(config.paths.classifiers) / slug
         meta = files.read_json(directory / "meta.json")
-        key = (meta["sequence_length"], meta["pooling"])
+        key = (meta["sequence_length"], meta["pooling"], meta["truncation"])
         if key not in encoders:
             encoders[key] = Encoder(config.paths.encoder, *key)
         encoder = encoders[key]

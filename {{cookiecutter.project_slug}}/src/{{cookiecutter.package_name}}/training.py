@@ -38,7 +38,7 @@ def train_label(
     params, values = config.classifier_for(slug)
     configure(config.accelerator)
     seed_everything(config.seed)
-    encoder = Encoder(config.paths.encoder, params.sequence_length, params.pooling)
+    encoder = Encoder(config.paths.encoder, params.sequence_length, params.pooling, params.truncation)
     if params.train_encoder:
         inputs, vectors = {split: encoder.tokenize(split_texts) for split, split_texts in texts.items()}, None
     else:  # frozen encoder: every issue encoded once (by finetune_lm), the head trains on the vectors
@@ -81,7 +81,7 @@ def train_label(
     log_history(logs, state.history)
     files.write_json(logs / "throughput.json", state.throughput())
     meta = {"trained": True, "label": config.labels[slug].name, "train_encoder": params.train_encoder,
-            "pooling": params.pooling, "sequence_length": params.sequence_length}  # fmt: skip
+            **encoder.layout()}  # fmt: skip
     save(model, out, meta)
     files.write_json(out / "hyperparameters.json", report)
     scores = {split: model.predict(inputs[split], batch_size=64, verbose=0).reshape(-1) for split in ("val", "test")}
