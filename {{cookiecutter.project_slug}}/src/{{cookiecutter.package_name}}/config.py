@@ -144,7 +144,7 @@ class ClassifierParams:
     patience: int = field(default=3, metadata={"min": 0})
     sequence_length: int = field(default=128, metadata={"min": 8})
     pooling: Literal["cls", "mean"] = "mean"
-    truncation: Literal["head", "head_tail"] = "head"
+    truncation: Literal["head", "head_tail"] = "head_tail"
     train_encoder: bool = False
     class_weight: Literal["balanced", "none"] = "balanced"
     checkpoint_every_steps: int = field(default=0, metadata={"min": 0})
