@@ -36,9 +36,10 @@ LABELS = ["bug", "feature", "question"]
 REFERENCE = {"TF-IDF + logistic regression": 0.792, "RoBERTa-base fine-tuned": 0.851, "SetFit (110M)": 0.872}
 
 # Settings for a pretrained 22M-parameter encoder on ~300 issues a repository (CPU-sized): two
-# epochs of masked-LM training (it helps: see the generated README's "How good is it"), the
-# encoder learns the labels once (supervised phase, 5 epochs), small heads per label on it,
-# blended with the TF-IDF baseline (evaluate.baseline_weight).
+# epochs of masked-LM training, the encoder learns the labels once (supervised phase, 5 epochs),
+# small heads per label on it, blended with the TF-IDF baseline (evaluate.baseline_weight). Long
+# issues keep their head and tail (classifier.params.truncation, the template's default). What
+# each choice measured: the generated README's "How good is it".
 SETTINGS = {
     "language_model.sequence_length": 256,
     "language_model.finetune.enabled": True,

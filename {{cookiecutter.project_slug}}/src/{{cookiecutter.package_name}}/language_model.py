@@ -203,8 +203,7 @@ def finetune_supervised(config, backbone, handle: str, texts: list[str], targets
 
 def supervised_output(choice: str, targets: np.ndarray) -> str:
     """`auto`: softmax when the labels are mutually exclusive (every train issue carries exactly
-    one), as in bug/feature/question triage, where competing for one probability measures best;
-    sigmoid (each label on its own) otherwise."""
+    one), as in bug/feature/question triage; sigmoid (each label on its own) otherwise."""
     if choice != "auto":
         return choice
     exclusive = targets.shape[1] > 1 and bool((targets.sum(axis=1) == 1).all())
