@@ -18,16 +18,16 @@ from conftest import project_env, run, set_keys
 STAGES = {
     # case: (command, the output compared, config changes)
     "train, encoder and head": (["train", "--label", "bug"], "models/bug/scores.jsonl",
-                                {"classifier.params.epochs": 5, "classifier.params.patience": 10,
+                                {"classifier.params.epochs": 6, "classifier.params.patience": 10,
                                  "classifier.params.train_encoder": True,
                                  "classifier.params.checkpoint_every_steps": 2}),
     "finetune_lm, masked LM": (["finetune-lm"], "encoder/model.weights.h5",
-                               {"language_model.finetune.epochs": 3,
+                               {"language_model.finetune.epochs": 6,
                                 "language_model.finetune.checkpoint_every_steps": 2,
                                 "language_model.supervised.enabled": False}),
     "finetune_lm, supervised": (["finetune-lm"], "encoder/model.weights.h5",
                                 {"language_model.finetune.enabled": False,
-                                 "language_model.supervised.epochs": 3,
+                                 "language_model.supervised.epochs": 6,
                                  "language_model.supervised.checkpoint_every_steps": 2}),
 }  # fmt: skip
 
@@ -51,16 +51,26 @@ def digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def interrupt(project, config: str, args: list[str], how: signal.Signals, delay: float) -> subprocess.Popen:
-    """Start the stage, let it train for `delay` seconds after its first epoch, then signal it."""
-    process = subprocess.Popen(
+def interrupt(project, config: str, args: list[str], how: signal.Signals, rng: random.Random) -> subprocess.Popen:
+    """Start the stage and signal it at a random point of an epoch that has at least two more after it.
+
+    The wait is counted in epochs, timed from the stage's own progress lines, not in seconds: on a
+    faster machine the stage must not finish before the signal comes."""
+    process = subprocess.Popen(  # the stage line-buffers stdout: each progress line comes as it is printed
         command(config, args), cwd=project, env=project_env(project), stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    stamps, last = [], None
     for line in process.stdout:
-        if line.startswith("epoch 1/"):
+        if not line.startswith("epoch "):
+            continue
+        stamps.append(time.perf_counter())
+        done, total = map(int, line.split(":")[0].removeprefix("epoch ").split("/"))
+        last = last or rng.randint(2, total - 3)  # the epoch whose end starts the wait
+        if done == last:
             break
-    time.sleep(delay)
+    epoch_seconds = (stamps[-1] - stamps[0]) / (len(stamps) - 1)
+    time.sleep(rng.uniform(0.0, 1.0) * epoch_seconds)
     process.send_signal(how)
     process.wait(timeout=120)
     return process
@@ -79,11 +89,11 @@ def test_killed_and_resumed_equals_uninterrupted(trained_project, stage):
     for attempt, how in enumerate([signal.SIGKILL, signal.SIGTERM, signal.SIGKILL]):
         name = f"interrupted-{case}-{attempt}"
         config = write_config(project, name, changes)
-        stopped = interrupt(project, config, args, how, delay=rng.uniform(0.0, 1.5))
+        stopped = interrupt(project, config, args, how, rng)
         if how == signal.SIGTERM:
             assert stopped.returncode == 143
-            assert "stopped by SIGTERM" in stopped.stderr.read()
-            assert "Traceback" not in stopped.stderr.read()
+            stderr = stopped.stderr.read()
+            assert "stopped by SIGTERM" in stderr and "Traceback" not in stderr
         else:
             assert stopped.returncode == -signal.SIGKILL
         assert not (project / name / output).exists(), "no output from an interrupted stage"
@@ -100,7 +110,7 @@ def test_changed_config_discards_the_checkpoint(trained_project):
     args, output, changes = STAGES["train, encoder and head"]
     project = trained_project
     config = write_config(project, "changed-train", changes)
-    stopped = interrupt(project, config, args, signal.SIGKILL, delay=0.2)
+    stopped = interrupt(project, config, args, signal.SIGKILL, random.Random(0))
     assert stopped.returncode == -signal.SIGKILL
     config = write_config(project, "changed-train", {**changes, "classifier.params.batch_size": 16})
     resumed = run(command(config, args), cwd=project, env=project_env(project))
@@ -121,7 +131,8 @@ def test_damaged_checkpoint_starts_over(trained_project):
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"checkpoint {folder.relative_to(project)}/checkpoint.npz is unreadable (" in result.stderr
     assert "starting over" in result.stderr and "Traceback" not in result.stderr
-    if not (project / "straight-train" / output).exists():  # the test above makes it, when it runs
-        straight = write_config(project, "straight-train", changes)
-        assert run(command(straight, args), cwd=project, env=project_env(project)).returncode == 0
-    assert digest(project / "damaged-train" / output) == digest(project / "straight-train" / output)
+    straight = "straight-train-0"  # the first resume case's uninterrupted run, when it ran
+    if not (project / straight / output).exists():
+        config = write_config(project, straight, changes)
+        assert run(command(config, args), cwd=project, env=project_env(project)).returncode == 0
+    assert digest(project / "damaged-train" / output) == digest(project / straight / output)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import io
 import json
 import signal
 import sys
@@ -114,6 +115,8 @@ def run(args: argparse.Namespace) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if isinstance(sys.stdout, io.TextIOWrapper):  # progress lines reach a CI log or a pipe as they are printed
+        sys.stdout.reconfigure(line_buffering=True)
     warnings.showwarning = _warn
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
