@@ -156,6 +156,12 @@ def test_disk_full(stage_project, stage):
     assert temporary_files(project) == []
 
 
+def ctrl_c_as_in_a_terminal() -> None:
+    """SIGINT back to its default in the stage: a suite started in the background of a script
+    (`make test &`) inherits SIGINT ignored, and Python then never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("stage", list(STAGES))
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM], ids=lambda how: how.name)
 def test_stopped_stage(stage_project, stage, how):
@@ -168,7 +174,8 @@ def test_stopped_stage(stage_project, stage, how):
     before = digests(project, outputs)
     pause = "first" if how == signal.SIGINT else str((project / first).resolve())
     process = subprocess.Popen(cli(args), cwd=project, env=stage_env(project, TEST_PAUSE_BEFORE=pause),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=ctrl_c_as_in_a_terminal)  # fmt: skip
     lines = []
     for line in process.stderr:
         lines.append(line)
