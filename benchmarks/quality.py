@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/quality.py                         # both repositories, default settings
     .venv/bin/python benchmarks/quality.py --repos facebook/react  # one
     .venv/bin/python benchmarks/quality.py -S language_model.finetune.enabled=false   # without masked-LM adaptation
+    .venv/bin/python benchmarks/quality.py --seeds 42 7 1234       # three runs and their average (~70 min)
 
 Follows the protocol of ../shared/data/real-issues-dev/README.md: one model per repository,
 trained on its `train` rows (validation carved from them), each test issue labelled with its
@@ -122,11 +123,24 @@ def run_repo(workdir: Path, repo: str, settings: dict) -> dict:
     return {"scores": scores, "seconds": seconds, "throughput": throughput}
 
 
+def print_scores(results: dict[str, dict], title: str) -> dict[str, float]:
+    """The macro F1 table of one run over the repositories; returns its means."""
+    models = [model for model in MODELS if all(model in r["scores"] for r in results.values())]
+    print(f"\n{title}\n{'repository':<24}" + "".join(f"{MODELS[m]:>15}" for m in models))
+    for repo, r in results.items():
+        print(f"{repo:<24}" + "".join(f"{r['scores'][m]:>15.3f}" for m in models))
+    means = {m: sum(r["scores"][m] for r in results.values()) / len(results) for m in models}
+    print(f"{'mean':<24}" + "".join(f"{means[m]:>15.3f}" for m in models))
+    return means
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repos", nargs="+", default=REPOS, choices=REPOS)
     parser.add_argument("-S", "--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config.yaml key for the deep pipeline")  # fmt: skip
+    parser.add_argument("--seeds", nargs="+", type=int, metavar="SEED",
+                        help="one run per seed (it also draws the validation split), then the average")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the scratch projects")
     args = parser.parse_args()
     if not (DATA / "issues_train.csv").is_file():
@@ -136,24 +150,29 @@ def main() -> None:
     for item in args.set:
         key, _, value = item.partition("=")
         settings[key] = parse_value(value)
+    runs = [{}] if not args.seeds else [{"seed": seed} for seed in args.seeds]  # {}: the template's seed
     workdir = Path(tempfile.mkdtemp(prefix="quality-"))
     start = time.perf_counter()
-    results = {repo: run_repo(workdir, repo, settings) for repo in args.repos}
+    results = {}
+    for run in runs:
+        name = f"seed {run['seed']}" if run else "default seed"
+        folder = workdir / name.replace(" ", "-")
+        folder.mkdir()
+        results[name] = {repo: run_repo(folder, repo, {**settings, **run}) for repo in args.repos}
     total = time.perf_counter() - start
 
-    models = [model for model in MODELS if all(model in r["scores"] for r in results.values())]
-    print(f"\nsingle-label macro F1 on test\n{'repository':<24}" + "".join(f"{MODELS[m]:>15}" for m in models))
-    for repo, r in results.items():
-        print(f"{repo:<24}" + "".join(f"{r['scores'][m]:>15.3f}" for m in models))
-    means = {m: sum(r["scores"][m] for r in results.values()) / len(results) for m in models}
-    print(f"{'mean':<24}" + "".join(f"{means[m]:>15.3f}" for m in models))
-    print("\ntraining throughput (examples/s):")
-    for repo, r in results.items():
-        print(f"  {repo}: " + ", ".join(f"{stage} {value:.1f}" for stage, value in r["throughput"].items()))
-    print("\nwall time per stage (s):")
-    for repo, r in results.items():
-        print(f"  {repo}: " + ", ".join(f"{stage} {value:.0f}" for stage, value in r["seconds"].items()))
-    print(f"whole benchmark: {total / 60:.1f} min on {os.cpu_count()} cores")
+    means = {name: print_scores(by_repo, f"single-label macro F1 on test, {name}") for name, by_repo in results.items()}
+    if len(means) > 1:
+        average = {m: sum(run[m] for run in means.values()) / len(means) for m in next(iter(means.values()))}
+        print(f"\nmean over {len(means)} seeds: " + ", ".join(f"{MODELS[m]} {v:.3f}" for m, v in average.items()))
+    for name, by_repo in results.items():
+        print(f"\ntraining throughput (examples/s), {name}:")
+        for repo, r in by_repo.items():
+            print(f"  {repo}: " + ", ".join(f"{stage} {value:.1f}" for stage, value in r["throughput"].items()))
+        print(f"wall time per stage (s), {name}:")
+        for repo, r in by_repo.items():
+            print(f"  {repo}: " + ", ".join(f"{stage} {value:.0f}" for stage, value in r["seconds"].items()))
+    print(f"whole benchmark: {total / 60:.1f} min on {os.cpu_count()} cores ({total / 60 / len(runs):.1f} min a run)")
     print("reference (mean macro F1): " + ", ".join(f"{name} {value}" for name, value in REFERENCE.items()))
     if args.keep:
         print(f"projects kept in {workdir}")
