@@ -52,8 +52,8 @@ def main() -> None:
     project = bake(scratch)
     sys.path[:0] = [str(project / "src"), str(project / "tests")]
     from fake_github import FAULTS, REPO, TOKEN, FakeGitHub, synthetic_issues
-    from issue_triage import files
-    from issue_triage.config import load_config
+    from issue_triage.core import files
+    from issue_triage.core.config import load_config
     from issue_triage.issues import github
     from issue_triage.issues.api import GitHubAPI
     from issue_triage.issues.records import check_records

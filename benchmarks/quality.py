@@ -39,10 +39,12 @@ REFERENCE = {"TF-IDF + logistic regression": 0.792, "RoBERTa-base fine-tuned": 0
 # Settings for a pretrained 22M-parameter encoder on ~300 issues a repository (CPU-sized): two
 # epochs of masked-LM training, the encoder learns the labels once (supervised phase, 5 epochs),
 # small heads per label on it, blended with the TF-IDF baseline (evaluate.baseline_weight). Long
-# issues keep their head and tail (classifier.params.truncation, the template's default). What
-# each choice measured: the generated README's "How good is it".
+# issues keep their head and tail (encoder.truncation, the template's default). What
+# each choice measured: benchmarks/README.md, "How good is it".
 SETTINGS = {
-    "language_model.sequence_length": 256,
+    "encoder.sequence_length": 256,
+    "encoder.pooling": "mean",
+    "encoder.frozen": True,
     "language_model.finetune.enabled": True,
     "language_model.finetune.epochs": 2,
     "language_model.finetune.batch_size": 16,
@@ -50,9 +52,6 @@ SETTINGS = {
     "language_model.supervised.epochs": 5,
     "language_model.supervised.batch_size": 16,
     "language_model.supervised.learning_rate": 1e-4,
-    "classifier.params.train_encoder": False,
-    "classifier.params.sequence_length": 256,
-    "classifier.params.pooling": "mean",
     "evaluate.baseline_weight": 0.5,
     "preprocess.val_fraction": 0.15,
 }

@@ -36,7 +36,7 @@ def main() -> None:
     import keras_hub
     import numpy as np
     from issue_triage import resumable
-    from issue_triage.language_model import Pooling
+    from issue_triage.encoder import Pooling
     from issue_triage.runtime import keras, seed_everything
 
     def build() -> keras.Model:

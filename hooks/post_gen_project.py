@@ -7,13 +7,25 @@ import subprocess
 import sys
 from pathlib import Path
 
-REMOTE = {{ cookiecutter.dvc_remote_url | quote }}
-SLUG = {{ cookiecutter.project_slug | quote }}
-CLOUD = {{ cookiecutter.cloud | quote }}
+REMOTE = {{cookiecutter.dvc_remote_url | quote}}
+SLUG = {{cookiecutter.project_slug | quote}}
+CLOUD = {{cookiecutter.cloud | quote}}
 
 
 def run(*command: str) -> bool:
-    return subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True).returncode == 0
+    return not failure(*command)
+
+
+def failure(*command: str) -> str:
+    """'' when `command` succeeds, else the last line it printed on stderr (or its exit code)."""
+    try:
+        done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    except OSError as error:
+        return str(error)
+    if done.returncode == 0:
+        return ""
+    lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+    return lines[-1] if lines else f"exit code {done.returncode}"
 
 
 def dvc_command() -> list[str] | None:
@@ -44,10 +56,17 @@ def main() -> None:
     elif dvc is None:
         todo.append("install DVC (pip install -e .), then run: dvc init")
     else:
-        run(*dvc, "init", "--quiet")
-        run(*dvc, "config", "core.autostage", "true")
+        steps = [["init", "--quiet"], ["config", "core.autostage", "true"]]
         if REMOTE:
-            run(*dvc, "remote", "add", "--default", "storage", REMOTE)
+            steps.append(["remote", "add", "--default", "storage", REMOTE])
+        for step in steps:
+            failed = failure(*dvc, *step)
+            if failed:  # the later steps need the earlier ones: say what failed and what to run
+                todo.append(
+                    f"dvc {step[0]} failed ({failed}); run: "
+                    + " && ".join("dvc " + " ".join(s) for s in steps[steps.index(step) :])
+                )
+                break
         run("git", "add", "--all")
         if not run("git", "commit", "--quiet", "--message", "Generated from the issue-classifier template"):
             todo.append('make the first commit: git commit -m "Initial commit" (set git user.name/user.email first)')

@@ -63,19 +63,8 @@ def edit_config(project: Path, changes: dict) -> None:
     path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
 
 
-# A pipeline small enough for a test: a few thousand encoder parameters, an epoch or two.
-TINY = {
-    "import.demo_issues": 200,
-    "preprocess.min_examples": 2,
-    "language_model.sequence_length": 32,
-    "language_model.scratch.vocabulary_size": 300,
-    "language_model.scratch.hidden_dim": 16,
-    "language_model.scratch.intermediate_dim": 32,
-    "language_model.finetune.epochs": 1,
-    "language_model.supervised.epochs": 2,
-    "classifier.params.epochs": 2,
-    "classifier.params.sequence_length": 32,
-}
+# A pipeline small enough for a test: the generated project's own tiny settings (its slow tests use them).
+TINY = yaml.safe_load((TEMPLATE / "{{cookiecutter.project_slug}}" / "tests" / "tiny.yaml").read_text(encoding="utf-8"))
 
 
 @pytest.fixture

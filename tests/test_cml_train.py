@@ -332,7 +332,7 @@ def test_a_reclaimed_machine_resumes_from_the_remote(storage, trained, tmp_path)
     env = project_env(project) | remote_env
     pushed = run([sys.executable, "-m", "dvc", "push", "--run-cache"], cwd=project, env=env)
     assert pushed.returncode == 0, pushed.stderr[-3000:]
-    edit_config(project, {"classifier.per_label.bug": {"epochs": 20, "patience": 20, "checkpoint_every_steps": 1}})
+    edit_config(project, {"labels.bug.epochs": 20, "labels.bug.patience": 20, "labels.bug.checkpoint_every_steps": 1})
     git(project, "commit", "--quiet", "--message", "Longer training for bug [cml]", "config.yaml")
     git(project, "push", "--quiet", "origin", "HEAD:main")
 

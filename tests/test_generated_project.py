@@ -15,7 +15,10 @@ def test_generated_project_lints_clean(baked):
 def test_generated_project_tests_pass(baked):
     project = baked()
     result = run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, env=project_env(project)
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        env=project_env(project),
+        timeout=1800,  # its slow tests train the tiny pipeline and interrupt training stages
     )
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
     assert " passed" in result.stdout

@@ -1,8 +1,11 @@
 """Bad answers are rejected before anything is written, with a message naming the variable."""
 
+import os
+import sys
+
 import pytest
 
-from conftest import bake
+from conftest import TEMPLATE, bake, git_identity, run
 
 BAD_ANSWERS = [
     ({"project_slug": "My Project"}, "project_slug: expected lowercase letters"),
@@ -43,3 +46,22 @@ def test_unknown_cloud_is_rejected(tmp_path):
     assert result.returncode != 0
     assert "cloud" in result.stderr and "digitalocean" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failing_dvc_step_is_reported_with_what_to_run(tmp_path):
+    """`dvc init` failing in the post-generation hook (here a `dvc` that always fails, first on the
+    path) is not ignored: the hook names the step, its error, and the commands still to run."""
+    fake = tmp_path / "fake" / "dvc"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    (fake / "__main__.py").write_text("import sys\nprint('ERROR: no space for .dvc', file=sys.stderr)\nsys.exit(1)\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    env = git_identity(dict(os.environ)) | {"PYTHONPATH": str(fake.parent)}
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", str(out), str(TEMPLATE)]
+    result = run(command + ["cloud=gcp"], cwd=out, env=env)
+    assert result.returncode == 0, result.stderr
+    assert (
+        "still to do: dvc init failed (ERROR: no space for .dvc); run: dvc init --quiet && "
+        "dvc config core.autostage true && dvc remote add --default storage gs://issue-triage-dvc"
+    ) in result.stdout

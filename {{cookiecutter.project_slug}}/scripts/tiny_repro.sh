@@ -6,10 +6,9 @@ cd "$(dirname "$0")/.."
 dvc exp run --temp \
   -S config.yaml:import.demo_issues=120 \
   -S config.yaml:preprocess.min_examples=2 \
-  -S config.yaml:language_model.sequence_length=32 \
+  -S config.yaml:encoder.sequence_length=32 \
   -S config.yaml:language_model.scratch.vocabulary_size=300 \
   -S config.yaml:language_model.scratch.hidden_dim=16 \
   -S config.yaml:language_model.scratch.intermediate_dim=32 \
   -S config.yaml:language_model.finetune.epochs=1 \
-  -S config.yaml:classifier.params.epochs=1 \
-  -S config.yaml:classifier.params.sequence_length=32
+  -S config.yaml:classifier.params.epochs=1

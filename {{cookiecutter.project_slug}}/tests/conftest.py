@@ -1,12 +1,16 @@
-"""Shared fixtures: the project's own config.yaml, as a file, a dict and a loaded Config."""
+"""Shared fixtures: the project's own config.yaml, as a file, a dict and a loaded Config; and, for
+the slow tests, the pipeline trained on tiny settings."""
 
 import copy
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }}.config import load_config
+from {{ cookiecutter.package_name }}.core.config import load_config
 
 CONFIG_PATH = Path(__file__).parents[1] / "config.yaml"
 DEFAULT_DATA = yaml.safe_load(CONFIG_PATH.read_text(encoding="utf-8"))
@@ -33,3 +37,41 @@ def write_config(tmp_path):
 @pytest.fixture(scope="session")
 def default_config():
     return load_config(CONFIG_PATH)
+
+
+# --- slow tests: the pipeline trained on the tiny settings -------------------------------------
+
+TINY = yaml.safe_load(Path(__file__).with_name("tiny.yaml").read_text(encoding="utf-8"))
+SRC = Path(__file__).parents[1] / "src"
+
+
+def set_keys(data: dict, changes: dict) -> dict:
+    """Set dotted keys (`classifier.params.epochs`) of a loaded config."""
+    for dotted, value in changes.items():
+        *parents, last = dotted.split(".")
+        node = data
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    return data
+
+
+def package(*args, cwd, timeout=600) -> subprocess.CompletedProcess:
+    """`python -m ARGS` with this project's source importable, in `cwd`."""
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    return subprocess.run([sys.executable, "-m", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout)  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    """A folder with the tiny config.yaml and every stage's outputs, each stage run as dvc.yaml runs it."""
+    folder = tmp_path_factory.mktemp("trained")
+    data = set_keys(copy.deepcopy(DEFAULT_DATA), TINY)
+    (folder / "config.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    stages = [["import_issues"], ["preprocess"], ["finetune_lm"], ["baseline"]]
+    stages += [["train", "--label", slug] for slug in data["labels"]] + [["evaluate"]]
+    for stage, *args in stages:
+        result = package(f"{{ cookiecutter.package_name }}.stages.{stage}", *args, cwd=folder)
+        assert result.returncode == 0, f"{stage}: {result.stderr[-3000:]}"
+    return folder

@@ -4,8 +4,9 @@ expected and what was found."""
 from pathlib import Path
 
 import pytest
+import yaml
 
-from {{ cookiecutter.package_name }}.config import ConfigError, load_config
+from {{ cookiecutter.package_name }}.core.config import ConfigError, load_config
 
 
 def problems_of(path):
@@ -27,7 +28,7 @@ def only_problem(path):
 def test_default_config_loads():
     default_config = load_config(Path(__file__).parents[1] / "config.yaml")
     assert default_config.labels
-    assert list(default_config.classifier.per_label) == default_config.label_slugs()
+    assert all(label.overrides == {} for label in default_config.labels.values())
     assert default_config.import_.source == "demo"
     assert default_config.classifier.params.epochs >= 1
     # Floats are floats even when written as integers in YAML.
@@ -43,10 +44,8 @@ def set_hyperparam_tuning(data, name, **tuning):
 
 
 def rename_label(data, old, new):
-    """Replace the label slug `old` by `new`, in `labels` and in `classifier.per_label`."""
+    """Replace the label slug `old` by `new`."""
     data["labels"] = {new if slug == old else slug: label for slug, label in data["labels"].items()}
-    per_label = data["classifier"]["per_label"]
-    data["classifier"]["per_label"] = {new if slug == old else slug: o for slug, o in per_label.items()}
 
 
 def first_label(data):
@@ -54,7 +53,7 @@ def first_label(data):
 
 
 def override_first_label(data, **overrides):
-    data["classifier"]["per_label"][first_label(data)] = overrides
+    data["labels"][first_label(data)].update(overrides)
 
 
 # (id, mutation, key path in the message, words the message must contain)
@@ -168,34 +167,40 @@ CASES = [
         ["expected a slug", "found 'Bug'"],
     ),
     (
-        "label missing from per_label",
-        lambda d: d["classifier"]["per_label"].pop(first_label(d)),
-        "classifier.per_label.<first>",
-        ["missing", "expected a mapping of overrides"],
-    ),
-    (
-        "per_label entry that is not a label",
-        lambda d: d["classifier"]["per_label"].update(nope={}),
-        "classifier.per_label.nope",
-        ["not a label", "expected one of"],
-    ),
-    (
         "unknown per-label override key",
         lambda d: override_first_label(d, epoch=3),
-        "classifier.per_label.<first>.epoch",
+        "labels.<first>.epoch",
         ["unknown key", "did you mean 'epochs'", "expected one of"],
     ),
     (
         "per-label override out of bounds",
         lambda d: override_first_label(d, epochs=0),
-        "classifier.per_label.<first>.epochs",
+        "labels.<first>.epochs",
         ["expected a value >= 1", "found 0"],
     ),
     (
         "per-label override of the wrong type",
-        lambda d: override_first_label(d, pooling="max"),
-        "classifier.per_label.<first>.pooling",
-        ["expected one of 'cls', 'mean'", "found string 'max'"],
+        lambda d: override_first_label(d, class_weight="max"),
+        "labels.<first>.class_weight",
+        ["expected one of 'balanced', 'none'", "found string 'max'"],
+    ),
+    (
+        "encoder setting for one label",  # one layout for all labels: each issue is encoded once
+        lambda d: override_first_label(d, pooling="cls"),
+        "labels.<first>.pooling",
+        ["unknown key", "encoder settings are for all labels: set them under `encoder`"],
+    ),
+    (
+        "missing key",
+        lambda d: d["classifier"]["params"].pop("epochs"),
+        "classifier.params.epochs",
+        ["missing; expected an integer; the template's config.yaml has `epochs: 20`"],
+    ),
+    (
+        "missing key of the old layout",  # before `encoder`, these were classifier.params keys
+        lambda d: d.pop("encoder"),
+        "encoder",
+        ["missing; expected a mapping; add the `encoder` section of the template's config.yaml"],
     ),
 ]
 
@@ -221,7 +226,6 @@ def test_two_labels_sharing_a_github_name(config_data, write_config):
 
 def test_no_labels(config_data, write_config):
     config_data["labels"] = {}
-    config_data["classifier"]["per_label"] = {}
     assert ": labels: expected at least one label; found none" in only_problem(write_config(config_data))
 
 
@@ -276,12 +280,12 @@ def test_all_cross_key_problems_reported_at_once(config_data, write_config):
 
 def test_classifier_for_applies_overrides(config_data, write_config):
     first, second = list(config_data["labels"])[:2]
-    config_data["classifier"]["per_label"][first] = {"epochs": 7, "pooling": "cls", "dropout": 0.3}
+    config_data["labels"][first].update(epochs=7, class_weight="none", dropout=0.3)
     config = load_config(write_config(config_data))
 
     params, hyperparams = config.classifier_for(first)
     assert params.epochs == 7
-    assert params.pooling == "cls"
+    assert params.class_weight == "none"
     assert params.batch_size == config.classifier.params.batch_size  # not overridden
     assert hyperparams["dropout"] == 0.3
     assert hyperparams["learning_rate"] == config.classifier.tuning.hyperparams["learning_rate"].default_value
@@ -292,3 +296,35 @@ def test_classifier_for_applies_overrides(config_data, write_config):
     assert other_params == config.classifier.params
     assert other_hyperparams["dropout"] == config.classifier.tuning.hyperparams["dropout"].default_value
     assert config.classifier.params.epochs == config_data["classifier"]["params"]["epochs"]
+
+
+# --- one home for every value ------------------------------------------------------------------
+
+
+def leaves(data, prefix=""):
+    """Dotted paths of every key holding a value (not a mapping), less the labels (user data)."""
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if path == "labels":
+            continue
+        if isinstance(value, dict) and value:
+            yield from leaves(value, f"{path}.")
+        else:
+            yield path
+
+
+def test_every_key_is_required(config_data, write_config):
+    """No value has a default in the code: config.yaml without any one key fails, naming it, except
+    the keys of a hyperparameter's search space that its type does not take."""
+    optional = ("step", "sampling", "values", "min", "max")
+    for path in leaves(config_data):
+        data = yaml.safe_load(yaml.safe_dump(config_data))
+        *parents, last = path.split(".")
+        node = data
+        for key in parents:
+            node = node[key]
+        del node[last]
+        if ".tuning.hyperparams." in path and last in optional:
+            continue
+        problems = problems_of(write_config(data))
+        assert any(f": {path}: missing; expected" in p for p in problems), (path, problems)

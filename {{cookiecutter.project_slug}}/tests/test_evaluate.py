@@ -6,6 +6,7 @@ import pytest
 from {{ cookiecutter.package_name }}.evaluate import (
     averages,
     binary_metrics,
+    blend,
     choose_threshold,
     single_label,
     threshold_for_precision,
@@ -60,7 +61,7 @@ def test_binary_metrics_hand_computed():
     # 5 of the 6 (positive, negative) pairs are ordered correctly.
     assert m["roc_auc"] == pytest.approx(5 / 6)
     # Ranked: P P N P N -> precision 1, 1, 3/4 at each positive.
-    assert m["pr_auc"] == pytest.approx((1 + 1 + 3 / 4) / 3)
+    assert m["average_precision"] == pytest.approx((1 + 1 + 3 / 4) / 3)
 
 
 def test_binary_metrics_threshold_inclusive():
@@ -77,17 +78,16 @@ def test_binary_metrics_without_threshold_predicts_nothing():
 
 def test_binary_metrics_single_class_has_no_auc():
     m = binary_metrics(np.zeros(3), np.array([0.9, 0.1, 0.8]), 0.5)
-    assert m["roc_auc"] is None and m["pr_auc"] is None
+    assert m["roc_auc"] is None and m["average_precision"] is None
     assert (m["tp"], m["fp"], m["fn"], m["support"]) == (0, 2, 0, 0)
     assert m["precision"] == m["recall"] == m["f1"] == 0.0
 
 
 def test_averages_micro_and_macro():
-    per_label = {
-        "a": {"precision": 2 / 3, "recall": 2 / 3, "f1": 2 / 3, "tp": 2, "fp": 1, "fn": 1},
-        "b": {"precision": 0.0, "recall": 0.0, "f1": 0.0, "tp": 0, "fp": 0, "fn": 2},
-    }
-    result = averages(per_label)
+    # label a: tp 2, fp 1, fn 1 (precision, recall, F1 2/3); label b: tp 0, fp 0, fn 2 (all 0)
+    truth = np.array([[1, 1], [1, 1], [1, 0], [0, 0]])
+    pred = np.array([[1, 0], [1, 0], [0, 0], [1, 0]])
+    result = averages(truth, pred)
     # micro: tp 2, fp 1, fn 3
     assert result["micro"]["precision"] == pytest.approx(2 / 3)
     assert result["micro"]["recall"] == pytest.approx(2 / 5)
@@ -95,6 +95,12 @@ def test_averages_micro_and_macro():
     # macro: the mean of the labels' values
     for key in ("precision", "recall", "f1"):
         assert result["macro"][key] == pytest.approx(1 / 3)
+
+
+def test_blend_weights_the_two_models():
+    classifier, baseline = np.array([0.2, 1.0]), np.array([0.6, 0.0])
+    np.testing.assert_allclose(blend(classifier, baseline, 0.25), [0.3, 0.75])
+    np.testing.assert_array_equal(blend(classifier, baseline, 0.0), classifier)
 
 
 def test_single_label_accuracy_and_macro_f1():

@@ -10,8 +10,8 @@ import time
 import pytest
 
 from fake_github import FAULTS, REPO, TOKEN, FakeGitHub, synthetic_issues
-from {{ cookiecutter.package_name }} import files
-from {{ cookiecutter.package_name }}.config import ConfigError, load_config, parse_time
+from {{ cookiecutter.package_name }}.core import files
+from {{ cookiecutter.package_name }}.core.config import ConfigError, load_config, parse_time
 from {{ cookiecutter.package_name }}.issues import api, github
 from {{ cookiecutter.package_name }}.issues.records import SourceError
 from {{ cookiecutter.package_name }}.issues.store import IssueStore

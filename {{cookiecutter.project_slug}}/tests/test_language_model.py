@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from {{ cookiecutter.package_name }}.classifier import Encoder
-from {{ cookiecutter.package_name }}.config import load_config
-from {{ cookiecutter.package_name }}.language_model import finetune, learning_rate, supervised_output, tokenize
+from {{ cookiecutter.package_name }}.core.config import AcceleratorConfig, EncoderConfig, load_config
+from {{ cookiecutter.package_name }}.encoder import Encoder, tokenize
+from {{ cookiecutter.package_name }}.language_model import finetune, learning_rate, supervised_output
 from {{ cookiecutter.package_name }}.runtime import configure
 
 WORDS = "the app crashes when i click save please add dark mode how do i configure proxy error docs typo".split()
@@ -88,26 +88,34 @@ def config_for(tmp_path, monkeypatch, config_data, write_config):
     def make(base, masked_lm: bool, supervised: bool, **accelerator):
         config_data["accelerator"].update(accelerator)
         lm = config_data["language_model"]
-        lm.update(base=str(base), sequence_length=16)
+        lm.update(base=str(base))
         lm["finetune"].update(enabled=masked_lm, epochs=1, batch_size=4)
         lm["supervised"].update(enabled=supervised, epochs=1, batch_size=4)
-        config_data["classifier"]["params"]["sequence_length"] = 16
+        config_data["encoder"]["sequence_length"] = 16
         return load_config(write_config(config_data))
 
     yield make
-    configure(load_config(write_config(config_data)).accelerator.__class__())  # undo a test's GPU switches
+    configure(AcceleratorConfig(mixed_precision=False, jit_compile=False))  # undo a test's GPU switches
+
+
+def run_finetune(config, tmp_path, labelled=(TEXTS, TARGETS)):
+    output = tmp_path / "encoder"
+    output.mkdir()
+    return finetune(config, TEXTS, labelled, output, tmp_path / "checkpoints"), output
+
+
+LAYOUT = EncoderConfig(sequence_length=16, pooling="mean", truncation="head", frozen=True)
 
 
 @pytest.mark.parametrize("kind", ["keras-hub preset", "Hugging Face"])
 def test_local_base_is_fine_tuned_into_the_encoder_preset(tmp_path, config_for, kind):
     folder = tmp_path / "base"
     base = keras_hub_preset(folder) if kind == "keras-hub preset" else hugging_face_model(folder)[0]
-    output = tmp_path / "encoder"
-    output.mkdir()
-    phases = finetune(config_for(base, masked_lm=True, supervised=True), TEXTS, (TEXTS, TARGETS), output)
+    phases, output = run_finetune(config_for(base, masked_lm=True, supervised=True), tmp_path)
     assert set(phases) == {"masked_lm", "supervised"}
     assert phases["supervised"].examples == len(TEXTS)  # one epoch of full batches
-    vectors = Encoder(output, 16, "mean").encode(Encoder(output, 16, "mean").tokenize(TEXTS[:3]))
+    encoder = Encoder(output, LAYOUT)
+    vectors = encoder.encode(encoder.tokenize(TEXTS[:3]))
     assert vectors.shape == (3, HIDDEN) and np.isfinite(vectors).all()
     histories = json.loads((output / "training.json").read_text())
     assert histories == {name: state.history for name, state in phases.items()}
@@ -115,9 +123,8 @@ def test_local_base_is_fine_tuned_into_the_encoder_preset(tmp_path, config_for, 
 
 def test_hugging_face_weights_are_the_ones_loaded(tmp_path, config_for):
     base, weights = hugging_face_model(tmp_path / "base")
-    output = tmp_path / "encoder"
-    output.mkdir()
-    assert finetune(config_for(base, masked_lm=False, supervised=False), TEXTS, (TEXTS, TARGETS), output) == {}
+    phases, output = run_finetune(config_for(base, masked_lm=False, supervised=False), tmp_path)
+    assert phases == {}
     backbone = keras_hub.models.Backbone.from_preset(str(output))
     loaded = backbone.get_layer("token_embedding").embeddings.numpy()
     np.testing.assert_allclose(loaded, weights["embeddings.word_embeddings.weight"])
@@ -144,9 +151,7 @@ def test_supervised_output_is_softmax_only_for_exclusive_labels(choice, targets,
 def test_softmax_phase_trains_on_any_labels(tmp_path, config_for, config_data, targets):
     config_data["language_model"]["supervised"]["output"] = "softmax"
     config = config_for(keras_hub_preset(tmp_path / "base"), False, True)
-    output = tmp_path / "encoder"
-    output.mkdir()
-    history = finetune(config, TEXTS, (TEXTS, targets), output)["supervised"].history
+    history = run_finetune(config, tmp_path, (TEXTS, targets))[0]["supervised"].history
     assert history["loss"] and np.isfinite(history["loss"]).all()
 
 
@@ -165,6 +170,17 @@ def test_head_tail_truncation_keeps_both_ends_of_a_long_text(tmp_path):
     assert head[1].tolist() == head_tail[1].tolist()  # a text that fits is not cut
 
 
+@pytest.mark.parametrize("truncation", ["head", "head_tail"])
+def test_no_texts_make_no_rows(tmp_path, truncation):
+    """A split with no issues (a dump whose split column has no test rows) encodes to nothing."""
+    preset = keras_hub_preset(tmp_path / "base")
+    packer = keras_hub.models.TextClassifierPreprocessor.from_preset(str(preset), sequence_length=8)
+    tokens = tokenize(packer, [], truncation)
+    assert tokens["token_ids"].shape == (0, 8) and set(tokens) == set(tokenize(packer, ["x"], truncation))
+    encoder = Encoder(preset, EncoderConfig(sequence_length=8, pooling="mean", truncation=truncation, frozen=True))
+    assert encoder.encode(encoder.tokenize([])).shape == (0, HIDDEN)
+
+
 def test_cosine_schedule_warms_up_then_decays(config_for, tmp_path):
     options = config_for(keras_hub_preset(tmp_path / "base"), True, True).language_model.supervised
     schedule = learning_rate(options, steps=100)
@@ -175,9 +191,7 @@ def test_cosine_schedule_warms_up_then_decays(config_for, tmp_path):
 
 def test_gpu_switches_train_in_mixed_precision_with_xla(tmp_path, config_for, recwarn):
     config = config_for(keras_hub_preset(tmp_path / "base"), False, True, mixed_precision=True, jit_compile=True)
-    output = tmp_path / "encoder"
-    output.mkdir()
-    phases = finetune(config, TEXTS, (TEXTS, TARGETS), output)
+    phases = run_finetune(config, tmp_path)[0]
     assert np.isfinite(phases["supervised"].history["loss"]).all()
     assert keras.mixed_precision.global_policy().name == "mixed_float16"
     assert not [w for w in recwarn if "jit_compile" in str(w.message)], "Keras fell back from XLA"

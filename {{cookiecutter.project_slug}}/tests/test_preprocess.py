@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from {{ cookiecutter.package_name }}.config import Label
+from {{ cookiecutter.package_name }}.core.config import Label
 from {{ cookiecutter.package_name }}.issues.demo import ALIASES, DEMO_LABELS, generate
 from {{ cookiecutter.package_name }}.preprocess import UNLABELLED, DataError, preprocess
 
@@ -20,7 +20,7 @@ def make_config(base, labels=LABELS, seed=42, **preprocess_options):
     """The default config with other labels, seed or preprocess options (the baked labels may differ)."""
     return dataclasses.replace(
         base,
-        labels={slug: Label(name, aliases) for slug, (name, aliases) in labels.items()},
+        labels={slug: Label(name, aliases, {}) for slug, (name, aliases) in labels.items()},
         seed=seed,
         preprocess=dataclasses.replace(base.preprocess, **preprocess_options),
     )

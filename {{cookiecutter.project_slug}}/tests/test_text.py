@@ -4,20 +4,12 @@ import dataclasses
 
 import pytest
 
-from {{ cookiecutter.package_name }}.config import TextConfig
+from {{ cookiecutter.package_name }}.core.config import TextConfig
 from {{ cookiecutter.package_name }}.text import normalise
 
-ALL_ON = TextConfig()
-ALL_OFF = TextConfig(
-    lowercase=False,
-    strip_html_comments=False,
-    strip_details=False,
-    strip_code_blocks=False,
-    strip_images=False,
-    strip_links=False,
-    strip_template_headings=False,
-    strip_version_lines=False,
-)
+RULES = [f.name for f in dataclasses.fields(TextConfig) if f.name != "max_chars"]
+ALL_ON = TextConfig(**dict.fromkeys(RULES, True), max_chars=4000)
+ALL_OFF = TextConfig(**dict.fromkeys(RULES, False), max_chars=4000)
 
 
 def body_text(body, options=ALL_ON):

@@ -3,7 +3,7 @@
 # $CML_LABEL, runs one job (--single), and terminates; or terminates after
 # $CML_IDLE_TIMEOUT seconds without a job, so that a forgotten machine stops billing.
 # Env: CML_CLOUD, CML_REGION, CML_TYPE, CML_GPU, CML_LABEL, CML_SPOT (true|false), REPO_TOKEN,
-# and the cloud's credentials (README.md, "Train in the cloud").
+# and the cloud's credentials (docs/cloud.md, "One-time setup").
 set -euo pipefail
 : "${CML_CLOUD:?}" "${CML_REGION:?}" "${CML_TYPE:?}" "${CML_GPU:?}" "${CML_LABEL:?}"
 

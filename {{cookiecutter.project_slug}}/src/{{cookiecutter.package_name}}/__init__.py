@@ -6,5 +6,3 @@ import os
 # the Keras 3 backend this package is written for. Errors still raise as Python exceptions.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-
-__version__ = "0.1.0"

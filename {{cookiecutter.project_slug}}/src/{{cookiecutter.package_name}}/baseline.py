@@ -13,7 +13,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 
-from .config import BaselineConfig
+from .core.config import BaselineConfig
 
 
 def fit(options: BaselineConfig, texts: list[str], y: np.ndarray, seed: int) -> Pipeline:

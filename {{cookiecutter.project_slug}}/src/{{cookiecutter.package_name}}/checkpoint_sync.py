@@ -28,7 +28,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from .errors import PipelineError
+from .core.errors import PipelineError
 
 MANIFEST = "manifest.json"
 RUN = re.compile(r"[A-Za-z0-9._-]+")

@@ -1,69 +1,27 @@
-"""One binary classifier per label on the fine-tuned encoder.
+"""One binary classifier per label on the encoder: build, train (optional keras-tuner search,
+then a final fit resumable after a kill, logged with dvclive), save and load.
 
-With `classifier.params.train_encoder: false` (the default) the encoder is frozen: every issue
-is encoded once and a small head is trained on the pooled vectors, which is fast and cheap.
-With `true`, encoder and head are trained together. Either way the label's folder holds what
+With `encoder.frozen: true` (the default) every issue is encoded once (by finetune_lm) and a
+small head is trained on the pooled vectors, which is fast and cheap. With `false`, each label
+trains its own copy of the encoder with its head. Either way the label's folder holds what
 prediction needs: `meta.json`, and `head.keras` or `model.keras`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
-import keras_hub
 import numpy as np
+from dvclive import Live
 
-from .language_model import pooled_model, tokenize
-from .runtime import keras
-
-METRICS = ("pr_auc", "roc_auc")
-
-
-class Encoder:
-    """The fine-tuned encoder preset: tokenisation and pooled issue vectors."""
-
-    VECTORS = "vectors"  # in the preset folder: the labelled issues' vectors (.npy) and their index (.json)
-
-    def __init__(self, preset: str | Path, sequence_length: int, pooling: str, truncation: str = "head"):
-        self.preset, self.sequence_length, self.pooling = Path(preset), sequence_length, pooling
-        self.truncation = truncation
-        self.preprocessor = keras_hub.models.TextClassifierPreprocessor.from_preset(
-            str(preset), sequence_length=sequence_length
-        )
-        self.backbone = keras_hub.models.Backbone.from_preset(str(preset))
-        self.pooled = pooled_model(self.backbone, pooling)
-
-    def layout(self) -> dict:
-        """How texts become vectors: saved with the vectors and with each label's model."""
-        return {"sequence_length": self.sequence_length, "pooling": self.pooling, "truncation": self.truncation}
-
-    def tokenize(self, texts: list[str], chunk: int = 512) -> dict[str, np.ndarray]:
-        """Token arrays for `texts`: computed once per split, reused by every epoch and trial."""
-        return tokenize(self.preprocessor, texts, self.truncation, chunk)
-
-    def encode(self, tokens: dict[str, np.ndarray], batch_size: int = 64) -> np.ndarray:
-        """Pooled vectors of tokenised issues."""
-        return self.pooled.predict(tokens, batch_size=batch_size, verbose=0)
-
-    def save_vectors(self, numbers: list[int], texts: list[str]) -> None:
-        """Encode the issues once for every label's head (each would otherwise encode them all).
-        Plain .npy and .json, byte-identical from run to run (an .npz stamps the time)."""
-        np.save(self.preset / f"{self.VECTORS}.npy", self.encode(self.tokenize(texts)))
-        index = {**self.layout(), "numbers": numbers}
-        (self.preset / f"{self.VECTORS}.json").write_text(json.dumps(index) + "\n")
-
-    def vectors(self, numbers: list[int], texts: list[str]) -> np.ndarray:
-        """Pooled vectors of these issues: the saved ones when they were made as this encoder
-        makes them (same length, pooling and truncation), else encoded now."""
-        path = self.preset / f"{self.VECTORS}.json"
-        if path.is_file():
-            index = json.loads(path.read_text())
-            row = {number: i for i, number in enumerate(index["numbers"])}
-            same = {key: index.get(key) for key in self.layout()} == self.layout()
-            if same and all(number in row for number in numbers):
-                return np.load(self.preset / f"{self.VECTORS}.npy")[[row[number] for number in numbers]]
-        return self.encode(self.tokenize(texts))
+from . import resumable
+from .core import files
+from .core.config import Config
+from .encoder import Encoder
+from .runtime import configure, keras, seed_everything
+from .tuning import search, search_space
 
 
 def build_head(hp: dict) -> keras.Sequential:
@@ -106,26 +64,101 @@ def class_weights(y: np.ndarray, policy: str) -> dict[int, float] | None:
     return {0: len(y) / (2 * (len(y) - positives)), 1: len(y) / (2 * positives)}
 
 
+def early_stopping(patience: int) -> list:
+    """The tuner's early stopping, as resumable.fit stops the final fit: `patience` epochs without a
+    lower validation loss, keeping the best epoch's weights; 0: none, every epoch runs."""
+    return [keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)] if patience else []
+
+
+def log_history(directory: Path, history: dict[str, list[float]]) -> None:
+    """Training curves for `dvc plots`, written once from the (possibly resumed) history."""
+    live = Live(dir=str(directory), dvcyaml=None, save_dvc_exp=False, report=None)
+    for epoch in range(len(history["loss"])):
+        for name, values in history.items():
+            live.log_metric(name, values[epoch])
+        live.next_step()
+    live.end()
+
+
+def train_label(
+    config: Config,
+    slug: str,
+    texts: dict[str, list[str]],
+    numbers: dict[str, list[int]],
+    targets: dict[str, np.ndarray],
+    out: Path,
+    logs: Path,
+    checkpoints: Path,
+) -> dict[str, np.ndarray]:
+    """Train, save to `out` and log to `logs` one label's classifier, resumable from `checkpoints`;
+    return its val and test scores."""
+    params, values = config.classifier_for(slug)
+    configure(config.accelerator)
+    seed_everything(config.seed)
+    encoder = Encoder(config.paths.encoder, config.encoder)
+    if config.encoder.frozen:  # every issue encoded once (by finetune_lm), the head trains on the vectors
+        inputs = {split: encoder.vectors(numbers[split], split_texts) for split, split_texts in texts.items()}
+        vectors = inputs["train"]
+    else:
+        inputs, vectors = {split: encoder.tokenize(split_texts) for split, split_texts in texts.items()}, None
+    weights = class_weights(targets["train"], params.class_weight)
+
+    def build(hp_values: dict) -> keras.Model:
+        return build_model(encoder, hp_values, vectors, config.accelerator.jit_compile)
+
+    tuning = config.classifier.tuning
+    key = resumable.fingerprint(
+        dataclasses.asdict(params), dataclasses.asdict(config.encoder), values, dataclasses.asdict(tuning),
+        config.seed, texts, targets["train"].tolist(), targets["val"].tolist(), Path(config.paths.encoder),
+    )  # fmt: skip
+    report: dict = {"tuned": False, "values": values}
+    if tuning.tune:
+        fixed = set(config.labels[slug].overrides)
+        best, trials = search(
+            lambda hp: build(hp.values), search_space(tuning, values, fixed), tuning, config.seed,
+            checkpoints / f"tuner-{key}", params.epochs,
+            x=inputs["train"], y=targets["train"], validation_data=(inputs["val"], targets["val"]),
+            batch_size=params.batch_size, class_weight=weights, callbacks=early_stopping(params.patience),
+        )  # fmt: skip
+        values = {**values, **best}
+        report = {"tuned": True, "tuner": tuning.tuner, "objective": tuning.objective, "values": values,
+                  "trials": trials}  # fmt: skip
+
+    seed_everything(config.seed)
+    model = build(values)
+    state = resumable.fit(
+        model, inputs["train"], targets["train"],
+        epochs=params.epochs, batch_size=params.batch_size, seed=config.seed,
+        checkpoint=resumable.Checkpoint(checkpoints / "fit", key),
+        every_steps=params.checkpoint_every_steps, validation=(inputs["val"], targets["val"]),
+        patience=params.patience, class_weight=weights,
+    )  # fmt: skip
+    log_history(logs, state.history)
+    files.write_json(logs / "throughput.json", state.throughput())
+    meta = {"trained": True, "label": config.labels[slug].name, "frozen": config.encoder.frozen, **encoder.layout()}
+    save(model, out, meta)
+    files.write_json(out / "hyperparameters.json", report)
+    return {split: model.predict(inputs[split], batch_size=64, verbose=0).reshape(-1) for split in ("val", "test")}
+
+
 def save(model: keras.Model, directory: Path, meta: dict) -> None:
-    name = "model.keras" if meta["train_encoder"] else "head.keras"
+    name = "head.keras" if meta["frozen"] else "model.keras"
     model.save(directory / name)
-    (directory / "meta.json").write_text(json.dumps({**meta, "model": name}, indent=2, sort_keys=True) + "\n")
+    files.write_json(directory / "meta.json", {**meta, "model": name})
 
 
-class Predictor:
-    """Scores issues with a trained label folder, exactly as at training time."""
+class Head:
+    """A trained label folder, scoring issues exactly as at training time."""
 
-    def __init__(self, directory: Path, encoder: Encoder):
+    def __init__(self, directory: Path):
         self.meta = json.loads((directory / "meta.json").read_text())
-        self.encoder = encoder
         self.model = keras.models.load_model(directory / self.meta["model"]) if self.meta["trained"] else None
 
-    def scores(self, tokens: dict[str, np.ndarray], vectors: np.ndarray | None = None) -> np.ndarray:
-        """Scores of tokenised issues; `vectors` (their pooled encodings) saves re-encoding."""
-        if self.model is None:
-            return np.zeros(len(tokens["token_ids"]))
-        if self.meta["train_encoder"]:
-            inputs = tokens
-        else:
-            inputs = vectors if vectors is not None else self.encoder.encode(tokens)
+    def scores(self, tokens: dict[str, np.ndarray], vectors: np.ndarray | None) -> np.ndarray:
+        """Scores of tokenised issues; a head on the frozen encoder takes their pooled `vectors`
+        (encoded once for all labels), a fine-tuned label model the tokens."""
+        count = len(tokens["token_ids"])
+        if self.model is None or not count:
+            return np.zeros(count)
+        inputs = vectors if self.meta["frozen"] else tokens
         return self.model.predict(inputs, batch_size=64, verbose=0).reshape(-1)

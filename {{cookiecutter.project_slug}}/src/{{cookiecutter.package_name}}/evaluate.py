@@ -1,15 +1,19 @@
-"""Thresholds chosen on val, metrics measured on test, for the classifiers and the baseline.
-
-Scores are read from each model's `scores.jsonl` (label, split, number, score), written by the
-training stages, so evaluating never re-runs a model.
-"""
+"""Thresholds chosen on val, metrics measured on test, and the blend of classifier and baseline
+scores: what the evaluate stage reports and what prediction applies."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
-from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    confusion_matrix,
+    precision_recall_curve,
+    precision_recall_fscore_support,
+    roc_auc_score,
+)
 
 PRECISION_LEVELS = [round(0.05 * i, 2) for i in range(10, 20)]  # 0.50 .. 0.95
 
@@ -48,33 +52,32 @@ def predicted(scores: np.ndarray, threshold: float | None) -> np.ndarray:
 
 
 def binary_metrics(y: np.ndarray, scores: np.ndarray, threshold: float | None) -> dict:
-    pred = predicted(scores, threshold)
-    tp, fp, fn = int((pred & (y == 1)).sum()), int((pred & (y == 0)).sum()), int((~pred & (y == 1)).sum())
+    """One label on one split. `average_precision` summarises the precision-recall curve (scikit-
+    learn's average precision, not Keras' trapezoidal `val_pr_auc` that tuning reports)."""
+    y, pred = np.asarray(y).astype(int), predicted(scores, threshold).astype(int)
+    precision, recall, f1, _ = precision_recall_fscore_support(y, pred, average="binary", zero_division=0)
+    _, fp, fn, tp = confusion_matrix(y, pred, labels=[0, 1]).ravel()
     both = 0 < y.sum() < len(y)
     return {
-        "precision": tp / (tp + fp) if tp + fp else 0.0,
-        "recall": tp / (tp + fn) if tp + fn else 0.0,
-        "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0,
+        "precision": float(precision),
+        "recall": float(recall),
+        "f1": float(f1),
         "roc_auc": float(roc_auc_score(y, scores)) if both else None,
-        "pr_auc": float(average_precision_score(y, scores)) if both else None,
+        "average_precision": float(average_precision_score(y, scores)) if both else None,
         "support": int(y.sum()),
-        "tp": tp,
-        "fp": fp,
-        "fn": fn,
+        "tp": int(tp),
+        "fp": int(fp),
+        "fn": int(fn),
     }
 
 
-def averages(per_label: dict[str, dict]) -> dict:
-    tp, fp, fn = (sum(m[k] for m in per_label.values()) for k in ("tp", "fp", "fn"))
-    mean = lambda key: float(np.mean([m[key] for m in per_label.values()]))  # noqa: E731
-    return {
-        "micro": {
-            "precision": tp / (tp + fp) if tp + fp else 0.0,
-            "recall": tp / (tp + fn) if tp + fn else 0.0,
-            "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0,
-        },
-        "macro": {key: mean(key) for key in ("precision", "recall", "f1")},
-    }
+def averages(truth: np.ndarray, pred: np.ndarray) -> dict:
+    """Micro and macro precision, recall and F1 of 0/1 matrices (issues x labels)."""
+    result = {}
+    for average in ("micro", "macro"):
+        p, r, f, _ = precision_recall_fscore_support(truth, pred, average=average, zero_division=0)
+        result[average] = {"precision": float(p), "recall": float(r), "f1": float(f)}
+    return result
 
 
 def single_label(truth: list[list[str]], scores: dict[str, np.ndarray]) -> dict | None:
@@ -82,19 +85,15 @@ def single_label(truth: list[list[str]], scores: dict[str, np.ndarray]) -> dict 
     if not truth or any(len(labels) != 1 for labels in truth):
         return None
     slugs = list(scores)
-    matrix = np.stack([scores[slug] for slug in slugs], axis=1)
-    guess = [slugs[i] for i in matrix.argmax(axis=1)]
+    guess = [slugs[i] for i in np.stack([scores[slug] for slug in slugs], axis=1).argmax(axis=1)]
     gold = [labels[0] for labels in truth]
-    f1s = []
-    for slug in slugs:
-        tp = sum(g == p == slug for g, p in zip(gold, guess))
-        fp = sum(p == slug != g for g, p in zip(gold, guess))
-        fn = sum(g == slug != p for g, p in zip(gold, guess))
-        f1s.append(2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0)
-    return {
-        "accuracy": sum(g == p for g, p in zip(gold, guess)) / len(gold),
-        "macro_f1": float(np.mean(f1s)),
-    }
+    _, _, f1, _ = precision_recall_fscore_support(gold, guess, labels=slugs, average="macro", zero_division=0)
+    return {"accuracy": float(accuracy_score(gold, guess)), "macro_f1": float(f1)}
+
+
+def blend(classifier: np.ndarray, baseline: np.ndarray, weight: float) -> np.ndarray:
+    """The scores prediction uses: (1 - weight) * classifier + weight * baseline (0: the classifier alone)."""
+    return (1 - weight) * classifier + weight * baseline
 
 
 def pr_curve_rows(y: np.ndarray, scores: np.ndarray) -> list[dict]:

@@ -1,4 +1,5 @@
-"""The base encoder and its masked-LM fine-tuning on the repository's own issue text.
+"""Training the encoder: masked-LM fine-tuning on the repository's own issue text, then the
+labels all at once (supervised). Using it (tokenising, pooling, loading) is encoder.py's.
 
 `language_model.base` is `scratch` (a WordPiece vocabulary and a small BERT learnt from the
 corpus), a keras-hub preset name (downloaded when online), or a local directory holding a
@@ -17,17 +18,13 @@ import keras_hub
 import numpy as np
 
 from . import resumable
-from .errors import PipelineError
+from .encoder import EncoderError, pooled_model, preprocessor, resolve_base, tokenize
 from .runtime import configure, keras, seed_everything, tf
 
 RESERVED_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
-class EncoderError(PipelineError):
-    """The configured base cannot be loaded; the message names it and says why."""
-
-
-def scratch_preset(texts: list[str], lm, directory: Path, seed: int) -> None:
+def scratch_preset(texts: list[str], lm, sequence_length: int, directory: Path, seed: int) -> None:
     """Learn a vocabulary from `texts`, build a small BERT and save both as a preset."""
     seed_everything(seed)
     vocabulary = keras_hub.tokenizers.compute_word_piece_vocabulary(
@@ -44,52 +41,10 @@ def scratch_preset(texts: list[str], lm, directory: Path, seed: int) -> None:
         num_heads=s.num_heads,
         hidden_dim=s.hidden_dim,
         intermediate_dim=s.intermediate_dim,
-        max_sequence_length=max(lm.sequence_length, 512),
+        max_sequence_length=max(sequence_length, 512),
     )
     backbone.save_to_preset(str(directory))
     tokenizer.save_to_preset(str(directory))
-
-
-def resolve_base(base: str) -> str:
-    """A keras-hub preset handle: a local directory as an absolute path, else a preset name."""
-    if "://" in base:  # hf://, kaggle://
-        return base
-    path = Path(base).expanduser()
-    if path.is_dir():
-        return str(path.resolve())
-    if path.exists() or "/" in base or base.startswith((".", "~")):
-        raise EncoderError(
-            f"language_model.base: {base!r} is not a directory; expected 'scratch', "
-            "a keras-hub preset name, or a folder holding a preset or a Hugging Face model"
-        )
-    return base
-
-
-@keras.saving.register_keras_serializable(package="issue_classifier")
-class Pooling(keras.layers.Layer):
-    """Token vectors -> one vector per issue: the first ([CLS]) token, or the padding-masked mean."""
-
-    def __init__(self, mode: str = "mean", **kwargs):
-        super().__init__(**kwargs)
-        self.mode = mode
-
-    def call(self, sequence, padding_mask):
-        if self.mode == "cls":
-            return sequence[:, 0, :]
-        mask = keras.ops.expand_dims(keras.ops.cast(padding_mask, sequence.dtype), -1)
-        total = keras.ops.sum(sequence * mask, axis=1)
-        return total / keras.ops.maximum(keras.ops.sum(mask, axis=1), 1.0)
-
-    def get_config(self):
-        return {**super().get_config(), "mode": self.mode}
-
-
-def pooled_model(backbone, pooling: str) -> keras.Model:
-    """The backbone with its token vectors pooled: one vector per issue."""
-    inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in backbone.input}
-    outputs = backbone(inputs)
-    sequence = outputs["sequence_output"] if isinstance(outputs, dict) else outputs
-    return keras.Model(inputs, Pooling(pooling, name="pooling")(sequence, inputs["padding_mask"]), name="encoder")
 
 
 def mask_tokens(packed: dict[str, np.ndarray], tokenizer, rate: float, rng: np.random.Generator) -> tuple:
@@ -136,7 +91,7 @@ def _steps(options, examples: int) -> int:
     return options.epochs * max(1, examples // options.batch_size)  # resumable.fit runs full batches only
 
 
-def finetune_masked_lm(config, masked_lm, packer, texts: list[str]) -> resumable.State:
+def finetune_masked_lm(config, masked_lm, packer, texts: list[str], checkpoints: Path) -> resumable.State:
     """Domain adaptation: masked-LM training on the repository's own issue text."""
     options = config.language_model.finetune
     tokens = tokenize(packer, texts)  # once; each epoch masks them anew
@@ -154,25 +109,27 @@ def finetune_masked_lm(config, masked_lm, packer, texts: list[str]) -> resumable
     )
     lm = config.language_model
     key = resumable.fingerprint(
-        lm.base, lm.sequence_length, dataclasses.asdict(lm.scratch), dataclasses.asdict(options), config.seed, texts
-    )
+        lm.base, config.encoder.sequence_length, dataclasses.asdict(lm.scratch), dataclasses.asdict(options),
+        config.seed, texts,
+    )  # fmt: skip
     return resumable.fit(
         masked_lm, np.arange(len(texts)), None,
         epochs=options.epochs, batch_size=options.batch_size, seed=config.seed,
-        checkpoint=resumable.Checkpoint(Path(config.paths.checkpoints) / "finetune_lm" / "masked_lm", key),
+        checkpoint=resumable.Checkpoint(checkpoints / "masked_lm", key),
         every_steps=options.checkpoint_every_steps, make_dataset=batches,
     )  # fmt: skip
 
 
-def finetune_supervised(config, backbone, handle: str, texts: list[str], targets: np.ndarray) -> resumable.State:
+def finetune_supervised(
+    config, backbone, handle: str, texts: list[str], targets: np.ndarray, checkpoints: Path
+) -> resumable.State:
     """Task adaptation: the encoder learns every label at once on the train split, pooled as the
     classifiers pool it. Heads on the frozen encoder then separate the labels well, and cheaply:
     one encoder training for all labels instead of one per label."""
-    options, params = config.language_model.supervised, config.classifier.params
+    options, layout = config.language_model.supervised, config.encoder
     seed_everything(config.seed)
-    packer = keras_hub.models.TextClassifierPreprocessor.from_preset(handle, sequence_length=params.sequence_length)
-    tokens = tokenize(packer, texts, params.truncation)
-    encoder = pooled_model(backbone, params.pooling)
+    tokens = tokenize(preprocessor(handle, layout.sequence_length), texts, layout.truncation)
+    encoder = pooled_model(backbone, layout.pooling)
     activation = supervised_output(options.output, targets)
     output = keras.layers.Dense(targets.shape[1], activation=activation, dtype="float32")
     scores = output(keras.layers.Dropout(options.dropout)(encoder.output))
@@ -191,12 +148,12 @@ def finetune_supervised(config, backbone, handle: str, texts: list[str], targets
         jit_compile=config.accelerator.jit_compile,
     )
     key = resumable.fingerprint(
-        dataclasses.asdict(config.language_model), dataclasses.asdict(params), config.seed, texts, targets.tolist()
+        dataclasses.asdict(config.language_model), dataclasses.asdict(layout), config.seed, texts, targets.tolist()
     )
     return resumable.fit(
         model, tokens, targets,
         epochs=options.epochs, batch_size=options.batch_size, seed=config.seed,
-        checkpoint=resumable.Checkpoint(Path(config.paths.checkpoints) / "finetune_lm" / "supervised", key),
+        checkpoint=resumable.Checkpoint(checkpoints / "supervised", key),
         every_steps=options.checkpoint_every_steps,
     )  # fmt: skip
 
@@ -211,21 +168,22 @@ def supervised_output(choice: str, targets: np.ndarray) -> str:
 
 
 def finetune(
-    config, texts: list[str], labelled: tuple[list[str], np.ndarray], output: Path
+    config, texts: list[str], labelled: tuple[list[str], np.ndarray], output: Path, checkpoints: Path
 ) -> dict[str, resumable.State]:
     """Write the fine-tuned encoder preset to `output`: masked-LM training on `texts`, then
-    supervised training on `labelled` (train texts, one 0/1 column per label), each if enabled.
-    Returns the final training state of each phase trained (history, throughput)."""
+    supervised training on `labelled` (train texts, one 0/1 column per label), each if enabled,
+    resumable from `checkpoints`. Returns the final training state of each phase trained
+    (history, throughput)."""
     lm = config.language_model
     configure(config.accelerator)
     if lm.base == "scratch":
-        scratch_preset(texts, lm, output, config.seed)
+        scratch_preset(texts, lm, config.encoder.sequence_length, output, config.seed)
         handle = str(output)
     else:
         handle = resolve_base(lm.base)
     seed_everything(config.seed)
     try:
-        packer = keras_hub.models.TextClassifierPreprocessor.from_preset(handle, sequence_length=lm.sequence_length)
+        packer = preprocessor(handle, config.encoder.sequence_length)
         masked_lm = keras_hub.models.MaskedLM.from_preset(handle, preprocessor=None)
     except Exception as error:  # keras-hub raises many kinds; all mean "not a usable base"
         reason = " ".join(str(error).split())  # one line: some of keras-hub's messages are lists
@@ -233,9 +191,9 @@ def finetune(
         raise EncoderError(message) from None
     phases: dict[str, resumable.State] = {}
     if lm.finetune.enabled:
-        phases["masked_lm"] = finetune_masked_lm(config, masked_lm, packer, texts)
+        phases["masked_lm"] = finetune_masked_lm(config, masked_lm, packer, texts, checkpoints)
     if lm.supervised.enabled and labelled[1].size:
-        phases["supervised"] = finetune_supervised(config, masked_lm.backbone, handle, *labelled)
+        phases["supervised"] = finetune_supervised(config, masked_lm.backbone, handle, *labelled, checkpoints)
     masked_lm.backbone.save_to_preset(str(output))
     packer.tokenizer.save_to_preset(str(output))
     _drop_save_date(output)
@@ -253,26 +211,3 @@ def _drop_save_date(preset: Path) -> None:
         metadata = json.loads(path.read_text())
         metadata.pop("date_saved", None)
         path.write_text(json.dumps(metadata, indent=4) + "\n")
-
-
-def tokenize(packer, texts: list[str], truncation: str = "head", chunk: int = 512) -> dict[str, np.ndarray]:
-    """Token arrays (token_ids, padding_mask, ...) of `texts`, as the backbone takes them. A text
-    longer than the sequence is cut at its end (`head`), or in its middle (`head_tail`: the first
-    and the last half of the room), which keeps the end of a long issue (often the question or
-    the error message) in view."""
-    pack = packer if truncation == "head" else lambda batch: _pack_head_tail(packer, batch)
-    parts = [pack(tf.constant(texts[i : i + chunk])) for i in range(0, len(texts), chunk)]
-    return {key: np.concatenate([np.asarray(part[key]) for part in parts]) for key in parts[0]}
-
-
-def _pack_head_tail(packer, texts) -> dict:
-    keys = packer(texts[:1]).keys()  # the inputs this backbone takes (RoBERTa: no segment_ids)
-    special = int(np.asarray(packer(tf.constant([""]))["padding_mask"]).sum())  # [CLS], [SEP] or the like
-    room = packer.sequence_length - special
-    head = room - room // 2
-    tokens = packer.tokenizer(texts)
-    tokens = tokens.to_list() if hasattr(tokens, "to_list") else tokens  # keras-hub returns either
-    ids = [t if len(t) <= room else t[:head] + t[len(t) - (room - head) :] for t in tokens]
-    token_ids, segment_ids = packer.packer(tf.ragged.constant(ids, dtype="int32", ragged_rank=1))
-    packed = {"token_ids": token_ids, "padding_mask": token_ids != packer.tokenizer.pad_token_id}
-    return {key: {**packed, "segment_ids": segment_ids}[key] for key in keys}

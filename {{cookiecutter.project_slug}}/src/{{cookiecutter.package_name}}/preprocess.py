@@ -12,11 +12,10 @@ import re
 import warnings
 from collections import Counter, defaultdict
 
-from .config import Config
-from .errors import PipelineError
+from .core.config import Config
+from .core.errors import PipelineError
+from .dataset import SPLITS, UNLABELLED
 from .text import normalise
-
-UNLABELLED = "unlabelled"
 
 
 class DataError(PipelineError):
@@ -105,7 +104,7 @@ def preprocess(config: Config, records: list[dict]) -> tuple[list[dict], dict]:
     counts = Counter((row["split"], slug) for row in rows for slug in row["labels"])
 
     def named(slug: str) -> str:
-        where = ", ".join(f"{counts[(split, slug)]} {split}" for split in ("train", "val", "test"))
+        where = ", ".join(f"{counts[(split, slug)]} {split}" for split in SPLITS)
         return f"{config.labels[slug].name!r} ({where})"
 
     dropped = [slug for slug in slugs if counts[("train", slug)] < config.preprocess.min_examples]
@@ -167,7 +166,7 @@ def _summary(config: Config, rows: list[dict], dropped: list[str], counts: Count
             slug: {
                 "name": label.name,
                 "dropped": slug in dropped,
-                **{split: counts[(split, slug)] for split in ("train", "val", "test")},
+                **{split: counts[(split, slug)] for split in SPLITS},
             }
             for slug, label in config.labels.items()
         },

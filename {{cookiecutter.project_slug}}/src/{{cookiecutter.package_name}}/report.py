@@ -18,7 +18,7 @@ def render(metrics: dict, summary: dict, thresholds: dict) -> str:
         f"Thresholds are chosen on the validation split ({thresholds['policy']}); metrics are measured "
         f"on the test split. Prediction uses {deployed}.",
         "",
-        "| label | model | precision | recall | F1 | ROC-AUC | PR-AUC | threshold | test issues |",
+        "| label | model | precision | recall | F1 | ROC-AUC | average precision | threshold | test issues |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for slug, info in summary["labels"].items():
@@ -29,7 +29,8 @@ def render(metrics: dict, summary: dict, thresholds: dict) -> str:
             m = metrics[model]["labels"][slug]
             lines.append(
                 f"| {info['name']} | {model} | {_cell(m['precision'])} | {_cell(m['recall'])} | {_cell(m['f1'])} "
-                f"| {_cell(m['roc_auc'])} | {_cell(m['pr_auc'])} | {_cell(m['threshold'])} | {m['support']} |"
+                f"| {_cell(m['roc_auc'])} | {_cell(m['average_precision'])} | {_cell(m['threshold'])} "
+                f"| {m['support']} |"
             )
     lines += [
         "",

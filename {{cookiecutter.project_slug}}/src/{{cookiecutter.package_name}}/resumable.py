@@ -162,8 +162,9 @@ def fit(
 
     Each epoch visits the examples in an order drawn from (seed, epoch), in full batches. `make_dataset(x_part,
     seed)` turns a slice of `x` into what `fit` takes, when `x` is not arrays (masked-LM text).
-    With `validation` and `patience`, training stops after `patience` epochs without a lower
-    validation loss and the best epoch's weights are kept.
+    With `validation` and `patience` > 0, training stops after `patience` epochs without a lower
+    validation loss and the best epoch's weights are kept; `patience` 0 (or None): every epoch
+    runs and the last epoch's weights are kept, as without Keras' EarlyStopping.
     """
     state = checkpoint.load(model)
     n = _length(x)
@@ -203,9 +204,9 @@ def fit(
         improved = validation is not None and record["val_loss"] < state.best
         if validation is not None:
             state.best, state.wait = (record["val_loss"], 0) if improved else (state.best, state.wait + 1)
-            state.stopped = patience is not None and state.wait >= patience
+            state.stopped = bool(patience) and state.wait >= patience
         state.epoch, state.step, state.partial_loss = state.epoch + 1, 0, 0.0
         checkpoint.save(model, state, best=improved)
-    if validation is not None:
+    if validation is not None and patience:
         checkpoint.restore_best(model)
     return state

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .config import TextConfig
+from .core.config import TextConfig
 
 # Every pattern runs in time linear in the body, whatever it holds (5 MB logs, thousands of blank
 # lines, brackets never closed): no two adjacent repeats can match the same text (possessive

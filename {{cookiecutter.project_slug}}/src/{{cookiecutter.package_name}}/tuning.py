@@ -13,9 +13,14 @@ from typing import Any
 
 import keras_tuner as kt
 
-from .config import TuningConfig
+from .core.config import TuningConfig
 
 TUNERS = {"random": kt.RandomSearch, "bayesian": kt.BayesianOptimization}  # hyperband: below
+
+
+def sampling(t) -> dict:
+    """The sampling given in config.yaml, else keras-tuner's own (linear)."""
+    return {"sampling": t.sampling} if t.sampling else {}
 
 
 def search_space(tuning: TuningConfig, values: dict[str, Any], fixed: set[str]) -> kt.HyperParameters:
@@ -25,9 +30,10 @@ def search_space(tuning: TuningConfig, values: dict[str, Any], fixed: set[str]) 
         if not (tuning.tune and t and t.tune) or name in fixed:
             hp.Fixed(name, values[name])
         elif t.param_type == "int":
-            hp.Int(name, int(t.min), int(t.max), step=int(t.step or 1), sampling=t.sampling, default=int(values[name]))
+            step = {"step": int(t.step)} if t.step else {}
+            hp.Int(name, int(t.min), int(t.max), **step, **sampling(t), default=int(values[name]))
         elif t.param_type == "float":
-            hp.Float(name, t.min, t.max, step=t.step, sampling=t.sampling, default=float(values[name]))
+            hp.Float(name, t.min, t.max, step=t.step, **sampling(t), default=float(values[name]))
         elif t.param_type == "boolean":
             hp.Boolean(name, default=bool(values[name]))
         else:

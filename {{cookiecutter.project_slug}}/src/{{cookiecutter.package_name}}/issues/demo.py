@@ -573,7 +573,7 @@ def _body(rng: random.Random, label: str, second: str | None, s: dict[str, str])
     return _fill("\n\n".join(part for part in parts if part), s)
 
 
-def generate(n_issues: int = 600, seed: int = 0) -> list[dict]:
+def generate(n_issues: int, seed: int) -> list[dict]:
     """Deterministic demo issues (same n_issues+seed -> identical output).
 
     Only `random.Random(seed)` and ordered containers are used, so the output does not

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from ..config import GithubImport, parse_time
+from ..core.config import GithubImport, parse_time
 from .api import GitHubAPI, NotFound, RetryableError, duration, say_on_stderr
 from .records import GHOST, SourceError
 from .store import FORMAT, IssueStore, merge

@@ -10,9 +10,9 @@ import re
 import warnings
 from datetime import UTC, datetime
 
-from ..errors import PipelineError
+from ..core.errors import PipelineError
+from ..dataset import SPLITS
 
-SPLITS = ("train", "val", "test")
 GHOST = "ghost"  # GitHub's name for a deleted account
 EVENT_TYPES = {"added": "added", "labeled": "added", "removed": "removed", "unlabeled": "removed"}
 _SURROGATE = re.compile(r"[\ud800-\udfff]")

@@ -22,7 +22,7 @@ import os
 import shutil
 from pathlib import Path
 
-from .. import files
+from ..core import files
 
 FORMAT = 1  # bumped when the stored records change shape: an old store is then started afresh
 

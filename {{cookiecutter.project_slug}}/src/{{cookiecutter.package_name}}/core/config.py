@@ -2,9 +2,11 @@
 
 Problems are reported together, each naming its key path, what was expected and what was
 found: first every key and type problem, then (once those are fixed) every rule that spans
-several keys. The dataclasses below are the schema:
-their field names are the keys, their type hints the expected types, and `field(metadata=)`
-the bounds.
+several keys. The dataclasses below are the schema: their field names are the keys, their type
+hints the expected types, and `field(metadata=)` the bounds. They hold no defaults: config.yaml
+holds every value, once, and a missing key is an error naming the value to add (from the
+template's config.yaml, `reference_config.yaml` in the package). Only keys marked `optional` may
+be left out.
 """
 
 from __future__ import annotations
@@ -48,159 +50,166 @@ class ConfigError(Exception):
 @dataclass(frozen=True)
 class GithubImport:
     repo: str
-    api_url: str = "https://api.github.com"
-    until: str | date | None = None  # a date: an unquoted timestamp, which DVC cannot read (see _check_import)
-    page_size: int = field(default=100, metadata={"min": 1, "max": 100})
-    cache_dir: str = ".cache/import"
-    timeout_seconds: float = field(default=60.0, metadata={"min_exclusive": 0})
-    max_retries: int = field(default=8, metadata={"min": 0})
-    backoff_seconds: float = field(default=1.0, metadata={"min": 0})
+    api_url: str
+    until: str | date | None  # a date: an unquoted timestamp, which DVC cannot read (see _check_import)
+    page_size: int = field(metadata={"min": 1, "max": 100})
+    cache_dir: str
+    timeout_seconds: float = field(metadata={"min_exclusive": 0})
+    max_retries: int = field(metadata={"min": 0})
+    backoff_seconds: float = field(metadata={"min": 0})
 
 
 @dataclass(frozen=True)
 class ImportConfig:
     source: Literal["demo", "file", "github"]
     github: GithubImport
-    demo_issues: int = field(default=600, metadata={"min": 10})
-    file: str = "data/external/issues.jsonl"
-    test_file: str | None = None
-    repo_filter: str | None = None
+    demo_issues: int = field(metadata={"min": 10})
+    file: str
+    test_file: str | None
+    repo_filter: str | None
 
 
 @dataclass(frozen=True)
 class Label:
     name: str
-    aliases: list[str] = field(default_factory=list)
+    aliases: list[str]
+    # every other key under the label: its own value of a `classifier.params` key or a hyperparameter
+    overrides: dict[str, Any] = field(metadata={"rest": True})
 
 
 @dataclass(frozen=True)
 class TextConfig:
-    lowercase: bool = True
-    strip_html_comments: bool = True
-    strip_details: bool = False
-    strip_code_blocks: bool = True
-    strip_images: bool = True
-    strip_links: bool = True
-    strip_template_headings: bool = True
-    strip_version_lines: bool = True
-    max_chars: int = field(default=4000, metadata={"min": 1})
+    lowercase: bool
+    strip_html_comments: bool
+    strip_details: bool
+    strip_code_blocks: bool
+    strip_images: bool
+    strip_links: bool
+    strip_template_headings: bool
+    strip_version_lines: bool
+    max_chars: int = field(metadata={"min": 1})
 
 
 @dataclass(frozen=True)
 class PreprocessConfig:
     text: TextConfig
-    min_examples: int = field(default=5, metadata={"min": 1})
-    bots: list[str] = field(default_factory=list)
-    val_fraction: float = field(default=0.15, metadata={"min": 0.01, "max": 0.5})
-    test_fraction: float = field(default=0.2, metadata={"min": 0.01, "max": 0.5})
+    min_examples: int = field(metadata={"min": 1})
+    bots: list[str]
+    val_fraction: float = field(metadata={"min": 0.01, "max": 0.5})
+    test_fraction: float = field(metadata={"min": 0.01, "max": 0.5})
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """How an issue's text becomes a vector: what finetune_lm trains and every label's head reads."""
+
+    sequence_length: int = field(metadata={"min": 8})
+    pooling: Literal["cls", "mean"]
+    truncation: Literal["head", "head_tail"]
+    frozen: bool
 
 
 @dataclass(frozen=True)
 class ScratchEncoder:
-    vocabulary_size: int = field(default=4000, metadata={"min": 100})
-    num_layers: int = field(default=2, metadata={"min": 1})
-    num_heads: int = field(default=2, metadata={"min": 1})
-    hidden_dim: int = field(default=64, metadata={"min": 2})
-    intermediate_dim: int = field(default=128, metadata={"min": 1})
+    vocabulary_size: int = field(metadata={"min": 100})
+    num_layers: int = field(metadata={"min": 1})
+    num_heads: int = field(metadata={"min": 1})
+    hidden_dim: int = field(metadata={"min": 2})
+    intermediate_dim: int = field(metadata={"min": 1})
 
 
 @dataclass(frozen=True)
 class EncoderTraining:
     """What the two encoder training phases share: length, batches and learning-rate schedule."""
 
-    enabled: bool = True
-    epochs: int = field(default=4, metadata={"min": 1})
-    batch_size: int = field(default=32, metadata={"min": 1})
-    learning_rate: float = field(default=1e-3, metadata={"min_exclusive": 0})
-    schedule: Literal["constant", "cosine"] = "cosine"
-    warmup_fraction: float = field(default=0.1, metadata={"min": 0, "max": 0.5})
-    checkpoint_every_steps: int = field(default=0, metadata={"min": 0})
+    enabled: bool
+    epochs: int = field(metadata={"min": 1})
+    batch_size: int = field(metadata={"min": 1})
+    learning_rate: float = field(metadata={"min_exclusive": 0})
+    schedule: Literal["constant", "cosine"]
+    warmup_fraction: float = field(metadata={"min": 0, "max": 0.5})
+    checkpoint_every_steps: int = field(metadata={"min": 0})
 
 
 @dataclass(frozen=True)
 class FinetuneConfig(EncoderTraining):
-    mask_rate: float = field(default=0.15, metadata={"min_exclusive": 0, "max": 0.9})
+    mask_rate: float = field(metadata={"min_exclusive": 0, "max": 0.9})
 
 
 @dataclass(frozen=True)
 class SupervisedConfig(EncoderTraining):
-    dropout: float = field(default=0.1, metadata={"min": 0, "max": 0.9})
-    output: Literal["auto", "sigmoid", "softmax"] = "sigmoid"
+    dropout: float = field(metadata={"min": 0, "max": 0.9})
+    output: Literal["auto", "sigmoid", "softmax"]
 
 
 @dataclass(frozen=True)
 class LanguageModelConfig:
+    base: str
     scratch: ScratchEncoder
     finetune: FinetuneConfig
     supervised: SupervisedConfig
-    base: str = "scratch"
-    sequence_length: int = field(default=128, metadata={"min": 8})
 
 
 @dataclass(frozen=True)
 class ClassifierParams:
-    epochs: int = field(default=20, metadata={"min": 1})
-    batch_size: int = field(default=32, metadata={"min": 1})
-    patience: int = field(default=3, metadata={"min": 0})
-    sequence_length: int = field(default=128, metadata={"min": 8})
-    pooling: Literal["cls", "mean"] = "mean"
-    truncation: Literal["head", "head_tail"] = "head_tail"
-    train_encoder: bool = False
-    class_weight: Literal["balanced", "none"] = "balanced"
-    checkpoint_every_steps: int = field(default=0, metadata={"min": 0})
+    epochs: int = field(metadata={"min": 1})
+    batch_size: int = field(metadata={"min": 1})
+    patience: int = field(metadata={"min": 0})  # 0: no early stopping
+    class_weight: Literal["balanced", "none"]
+    checkpoint_every_steps: int = field(metadata={"min": 0})
 
 
 @dataclass(frozen=True)
 class HyperparamTuning:
-    tune: bool = False
-    param_type: Literal["int", "float", "boolean", "choice"] | None = None
-    min: float | None = None
-    max: float | None = None
-    step: float | None = field(default=None, metadata={"min_exclusive": 0})
-    sampling: Literal["linear", "log", "reverse_log"] = "linear"
-    values: list[Any] | None = None
+    tune: bool
+    param_type: Literal["int", "float", "boolean", "choice"]
+    # the range (int, float) or the choices: only the keys the type takes are given
+    min: float | None = field(metadata={"optional": True})
+    max: float | None = field(metadata={"optional": True})
+    step: float | None = field(metadata={"optional": True, "min_exclusive": 0})
+    sampling: Literal["linear", "log", "reverse_log"] | None = field(metadata={"optional": True})
+    values: list[Any] | None = field(metadata={"optional": True})
 
 
 @dataclass(frozen=True)
 class Hyperparam:
     default_value: Any
-    tuning: HyperparamTuning | None = None
+    tuning: HyperparamTuning | None = field(metadata={"optional": True})  # absent: never searched
 
 
 @dataclass(frozen=True)
 class TuningConfig:
     hyperparams: dict[str, Hyperparam]
-    tune: bool = False
-    tuner: Literal["random", "hyperband", "bayesian"] = "random"
-    objective: Literal["val_pr_auc", "val_roc_auc", "val_loss"] = "val_pr_auc"
-    max_trials: int = field(default=6, metadata={"min": 1})
+    tune: bool
+    tuner: Literal["random", "hyperband", "bayesian"]
+    objective: Literal["val_pr_auc", "val_roc_auc", "val_loss"]
+    max_trials: int = field(metadata={"min": 1})
 
 
 @dataclass(frozen=True)
 class ClassifierConfig:
     params: ClassifierParams
     tuning: TuningConfig
-    per_label: dict[str, dict[str, Any]]
 
 
 @dataclass(frozen=True)
 class BaselineConfig:
-    ngram_max: int = field(default=2, metadata={"min": 1, "max": 3})
-    min_df: int = field(default=1, metadata={"min": 1})
-    c: float = field(default=10.0, metadata={"min_exclusive": 0})
+    ngram_max: int = field(metadata={"min": 1, "max": 3})
+    min_df: int = field(metadata={"min": 1})
+    c: float = field(metadata={"min_exclusive": 0})
 
 
 @dataclass(frozen=True)
 class EvaluateConfig:
-    threshold_policy: Literal["max_f1", "target_precision"] = "max_f1"
-    target_precision: float = field(default=0.7, metadata={"min": 0, "max": 1})
-    baseline_weight: float = field(default=0.0, metadata={"min": 0, "max": 1})
+    threshold_policy: Literal["max_f1", "target_precision"]
+    target_precision: float = field(metadata={"min": 0, "max": 1})
+    baseline_weight: float = field(metadata={"min": 0, "max": 1})
 
 
 @dataclass(frozen=True)
 class AcceleratorConfig:
-    mixed_precision: bool = False
-    jit_compile: bool = False
+    mixed_precision: bool
+    jit_compile: bool
 
 
 @dataclass(frozen=True)
@@ -216,28 +225,29 @@ class PathsConfig:
     thresholds: str
     plots: str
     report: str
-    checkpoints: str = ".checkpoints"
+    checkpoints: str
 
 
 @dataclass(frozen=True)
 class Config:
+    seed: int
     import_: ImportConfig
     labels: dict[str, Label]
     preprocess: PreprocessConfig
+    encoder: EncoderConfig
     language_model: LanguageModelConfig
     classifier: ClassifierConfig
     baseline: BaselineConfig
     evaluate: EvaluateConfig
     accelerator: AcceleratorConfig
     paths: PathsConfig
-    seed: int = 42
 
     def label_slugs(self) -> list[str]:
         return list(self.labels)
 
     def classifier_for(self, slug: str) -> tuple[ClassifierParams, dict[str, Any]]:
         """The training params and hyperparameter values of one label, its overrides applied."""
-        overrides = self.classifier.per_label.get(slug, {})
+        overrides = self.labels[slug].overrides
         params = dataclasses.replace(
             self.classifier.params,
             **{k: v for k, v in overrides.items() if k in _field_names(ClassifierParams)},
@@ -250,6 +260,26 @@ class Config:
 # --- the generic part: mapping YAML data onto the dataclasses above --------------------------
 
 _KEY_ALIASES = {"import_": "import"}  # Python keywords cannot be field names
+
+
+_ENCODER_KEYS = ("sequence_length", "pooling", "truncation", "frozen", "train_encoder")
+# The template's config.yaml as generated: never read for values, only to say what a missing key
+# should be (a template update that adds keys merges them into config.yaml; see the README).
+REFERENCE = Path(__file__).parents[1] / "reference_config.yaml"  # beside the package, not a code dep
+
+
+def _reference(path: str) -> str:
+    """`; the template's config.yaml has `key: value``, for the dotted `path`, if it has one."""
+    try:
+        node = yaml.safe_load(REFERENCE.read_text(encoding="utf-8"))
+        for key in path.split("."):
+            node = node[key]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return ""
+    if isinstance(node, dict):
+        return f"; add the `{path}` section of the template's config.yaml ({REFERENCE.name} in {REFERENCE.parent})"
+    value = yaml.safe_dump({path.rsplit(".", 1)[-1]: node}, default_flow_style=True, allow_unicode=True, width=1000)
+    return f"; the template's config.yaml has `{value.strip()[1:-1]}`"
 
 
 def _key(name: str) -> str:
@@ -335,32 +365,33 @@ class _Reader:
         return float(value) if tp is float else value
 
     def read_dataclass(self, cls, data: Any, path: str):
-        if not isinstance(data, dict):
+        fields = dataclasses.fields(cls)
+        if not isinstance(data, dict):  # one problem: not each of its keys missing
             self.fail(path, f"expected a mapping; found {_describe(data)}")
-            data = {}
-        names = _field_names(cls)
-        for key in data:
-            if key not in names:
-                close = difflib.get_close_matches(str(key), names, n=1)
-                hint = f"did you mean {close[0]!r}? " if close else ""
-                self.fail(f"{path}.{key}".lstrip("."), f"unknown key; {hint}expected one of {', '.join(names)}")
+            return cls(**{f.name: None for f in fields})
+        rest = next((f.name for f in fields if f.metadata.get("rest")), None)
+        names = [_key(f.name) for f in fields if f.name != rest]
+        if rest is None:
+            for key in data:
+                if key not in names:
+                    close = difflib.get_close_matches(str(key), names, n=1)
+                    hint = f"did you mean {close[0]!r}? " if close else ""
+                    self.fail(f"{path}.{key}".lstrip("."), f"unknown key; {hint}expected one of {', '.join(names)}")
         hints = typing.get_type_hints(cls)
         values = {}
-        for f in dataclasses.fields(cls):
+        for f in fields:
             key, sub = _key(f.name), f"{path}.{_key(f.name)}".lstrip(".")
-            if key not in data:
-                required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-                if required:
-                    self.fail(sub, f"missing; expected {_expected(hints[f.name])}")
-                    values[f.name] = None
-                continue
-            value = self.read(hints[f.name], data[key], sub)
-            self.check_bounds(f, value, sub)
-            values[f.name] = value
-        try:
-            return cls(**values)
-        except TypeError:  # only reachable when problems were already recorded
-            return None
+            if f.name == rest:
+                values[f.name] = {str(k): v for k, v in data.items() if k not in names}  # checked by the caller
+            elif key not in data:
+                if not f.metadata.get("optional"):
+                    self.fail(sub, f"missing; expected {_expected(hints[f.name])}{_reference(sub)}")
+                values[f.name] = None
+            else:
+                value = self.read(hints[f.name], data[key], sub)
+                self.check_bounds(f, value, sub)
+                values[f.name] = value
+        return cls(**values)
 
     def check_bounds(self, f: dataclasses.Field, value: Any, path: str) -> None:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
@@ -396,29 +427,23 @@ def _check_labels(config: Config, reader: _Reader) -> None:
                     f"found {name!r} also under {owner[name]!r}",
                 )
             owner[name] = slug
-    per_label = config.classifier.per_label
-    for slug in config.labels:
-        if slug not in per_label:
-            reader.fail(
-                f"classifier.per_label.{slug}",
-                "missing; expected a mapping of overrides (`{}` for none), one entry per label",
-            )
-    allowed = _field_names(ClassifierParams) + list(config.classifier.tuning.hyperparams)
-    for slug, overrides in per_label.items():
-        if slug not in config.labels:
-            reader.fail(f"classifier.per_label.{slug}", f"not a label; expected one of {', '.join(config.labels)}")
-        for key, value in overrides.items():
-            if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1)
-                hint = f"did you mean {close[0]!r}? " if close else ""
-                reader.fail(
-                    f"classifier.per_label.{slug}.{key}", f"unknown key; {hint}expected one of {', '.join(allowed)}"
-                )
-            elif key in _field_names(ClassifierParams):
-                f = next(f for f in dataclasses.fields(ClassifierParams) if f.name == key)
-                path = f"classifier.per_label.{slug}.{key}"
-                reader.read(typing.get_type_hints(ClassifierParams)[key], value, path)
-                reader.check_bounds(f, value, path)
+        _check_overrides(config, slug, label.overrides, reader)
+
+
+def _check_overrides(config: Config, slug: str, overrides: dict, reader: _Reader) -> None:
+    """A label's own values: keys of `classifier.params` and hyperparameters, as they are typed there."""
+    params = {_key(f.name): f for f in dataclasses.fields(ClassifierParams)}
+    allowed = ["name", "aliases", *params, *config.classifier.tuning.hyperparams]
+    for key, value in overrides.items():
+        path = f"labels.{slug}.{key}"
+        if key in params:
+            reader.read(typing.get_type_hints(ClassifierParams)[key], value, path)
+            reader.check_bounds(params[key], value, path)
+        elif key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            moved = " (encoder settings are for all labels: set them under `encoder`)" if key in _ENCODER_KEYS else ""
+            reader.fail(path, f"unknown key; {hint}expected one of {', '.join(allowed)}{moved}")
 
 
 def _check_hyperparams(config: Config, reader: _Reader) -> None:
@@ -437,7 +462,7 @@ def _check_hyperparams(config: Config, reader: _Reader) -> None:
                 )
             elif t.min > t.max:
                 reader.fail(f"{path}.min", f"expected a value <= max ({t.max!r}); found {t.min!r}")
-            elif t.sampling != "linear" and t.min <= 0:
+            elif t.sampling in ("log", "reverse_log") and t.min <= 0:
                 reader.fail(f"{path}.min", f"expected a value > 0 with sampling {t.sampling!r}; found {t.min!r}")
         elif t.param_type == "choice" and not t.values:
             reader.fail(f"{path}.values", f"expected a non-empty list of choices; found {t.values!r}")

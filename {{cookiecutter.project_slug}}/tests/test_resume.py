@@ -4,6 +4,7 @@ its checkpoint and ends with exactly the outputs of an uninterrupted run."""
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import signal
 import subprocess
@@ -13,13 +14,16 @@ import time
 import pytest
 import yaml
 
-from conftest import project_env, run, set_keys
+from conftest import SRC, package, set_keys
+
+pytestmark = pytest.mark.slow
+PACKAGE = "{{ cookiecutter.package_name }}"
 
 STAGES = {
     # case: (command, the output compared, config changes)
     "train, encoder and head": (["train", "--label", "bug"], "models/bug/scores.jsonl",
                                 {"classifier.params.epochs": 6, "classifier.params.patience": 10,
-                                 "classifier.params.train_encoder": True,
+                                 "encoder.frozen": False,
                                  "classifier.params.checkpoint_every_steps": 2}),
     "finetune_lm, masked LM": (["finetune-lm"], "encoder/model.weights.h5",
                                {"language_model.finetune.epochs": 6,
@@ -44,7 +48,7 @@ def write_config(project, name: str, changes: dict) -> str:
 
 
 def command(config: str, args: list[str]) -> list[str]:
-    return [sys.executable, "-m", "issue_triage", "--config", config, *args]
+    return [PACKAGE, "--config", config, *args]
 
 
 def digest(path) -> str:
@@ -57,8 +61,8 @@ def interrupt(project, config: str, args: list[str], how: signal.Signals, rng: r
     The wait is counted in epochs, timed from the stage's own progress lines, not in seconds: on a
     faster machine the stage must not finish before the signal comes."""
     process = subprocess.Popen(  # the stage line-buffers stdout: each progress line comes as it is printed
-        command(config, args), cwd=project, env=project_env(project), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", *command(config, args)], cwd=project, env={**os.environ, "PYTHONPATH": str(SRC)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     stamps, last = [], None
     for line in process.stdout:
@@ -77,12 +81,12 @@ def interrupt(project, config: str, args: list[str], how: signal.Signals, rng: r
 
 
 @pytest.mark.parametrize("stage", list(STAGES))
-def test_killed_and_resumed_equals_uninterrupted(trained_project, stage):
+def test_killed_and_resumed_equals_uninterrupted(trained, stage):
     args, output, changes = STAGES[stage]
     case = f"{args[0]}-{list(STAGES).index(stage)}"  # names the case's output folders
-    project = trained_project
+    project = trained
     straight = write_config(project, f"straight-{case}", changes)
-    assert run(command(straight, args), cwd=project, env=project_env(project)).returncode == 0
+    assert package(*command(straight, args), cwd=project).returncode == 0
     expected = digest(project / f"straight-{case}" / output)
 
     rng = random.Random(stage)
@@ -99,40 +103,40 @@ def test_killed_and_resumed_equals_uninterrupted(trained_project, stage):
         assert not (project / name / output).exists(), "no output from an interrupted stage"
         assert (project / name / "checkpoints").exists()
 
-        resumed = run(command(config, args), cwd=project, env=project_env(project))
+        resumed = package(*command(config, args), cwd=project)
         assert resumed.returncode == 0, resumed.stderr[-3000:]
         assert "resuming from" in resumed.stderr
         assert digest(project / name / output) == expected, f"attempt {attempt} ({how.name}) differs"
         assert not any((project / name / "checkpoints").rglob("*.npz")), "checkpoints are removed at the end"
 
 
-def test_changed_config_discards_the_checkpoint(trained_project):
+def test_changed_config_discards_the_checkpoint(trained):
     args, output, changes = STAGES["train, encoder and head"]
-    project = trained_project
+    project = trained
     config = write_config(project, "changed-train", changes)
     stopped = interrupt(project, config, args, signal.SIGKILL, random.Random(0))
     assert stopped.returncode == -signal.SIGKILL
     config = write_config(project, "changed-train", {**changes, "classifier.params.batch_size": 16})
-    resumed = run(command(config, args), cwd=project, env=project_env(project))
+    resumed = package(*command(config, args), cwd=project)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "is for another config or data: starting over" in resumed.stderr
 
 
-def test_damaged_checkpoint_starts_over(trained_project):
+def test_damaged_checkpoint_starts_over(trained):
     """A checkpoint file that cannot be read (a disk fault, a bad copy) is no resume point: the stage
     says so and trains from the beginning, to the same result as an uninterrupted run."""
     args, output, changes = STAGES["train, encoder and head"]
-    project = trained_project
+    project = trained
     config = write_config(project, "damaged-train", changes)
     folder = project / "damaged-train/checkpoints/train/bug/fit"
     folder.mkdir(parents=True)
     (folder / "checkpoint.npz").write_bytes(b"PK\x03\x04 not a zip file")
-    result = run(command(config, args), cwd=project, env=project_env(project))
+    result = package(*command(config, args), cwd=project)
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"checkpoint {folder.relative_to(project)}/checkpoint.npz is unreadable (" in result.stderr
     assert "starting over" in result.stderr and "Traceback" not in result.stderr
     straight = "straight-train-0"  # the first resume case's uninterrupted run, when it ran
     if not (project / straight / output).exists():
         config = write_config(project, straight, changes)
-        assert run(command(config, args), cwd=project, env=project_env(project)).returncode == 0
+        assert package(*command(config, args), cwd=project).returncode == 0
     assert digest(project / "damaged-train" / output) == digest(project / straight / output)

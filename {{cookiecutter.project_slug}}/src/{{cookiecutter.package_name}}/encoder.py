@@ -1,0 +1,142 @@
+"""Text -> vectors: the encoder as every other part uses it (keras-hub's preprocessor / backbone
+split). Tokenising, packing (head or head+tail), pooling, loading a preset, and the vector cache
+that lets every label's head reuse one encoding of the issues. Training it is language_model.py's.
+
+How a text becomes a vector (`encoder` in config.yaml: sequence length, pooling, truncation) is
+one layout for the whole model: finetune_lm trains with it, the heads read vectors made with it,
+and prediction encodes each issue once for all labels.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras_hub
+import numpy as np
+
+from .core.config import EncoderConfig
+from .core.errors import PipelineError
+from .runtime import keras, tf
+
+
+class EncoderError(PipelineError):
+    """The configured base cannot be loaded; the message names it and says why."""
+
+
+def resolve_base(base: str) -> str:
+    """A keras-hub preset handle: a local directory as an absolute path, else a preset name."""
+    if "://" in base:  # hf://, kaggle://
+        return base
+    path = Path(base).expanduser()
+    if path.is_dir():
+        return str(path.resolve())
+    if path.exists() or "/" in base or base.startswith((".", "~")):
+        raise EncoderError(
+            f"language_model.base: {base!r} is not a directory; expected 'scratch', "
+            "a keras-hub preset name, or a folder holding a preset or a Hugging Face model"
+        )
+    return base
+
+
+def preprocessor(handle: str, sequence_length: int):
+    """The tokenizer and packer of a preset, cutting texts at `sequence_length` tokens."""
+    return keras_hub.models.TextClassifierPreprocessor.from_preset(handle, sequence_length=sequence_length)
+
+
+@keras.saving.register_keras_serializable(package="issue_classifier")
+class Pooling(keras.layers.Layer):
+    """Token vectors -> one vector per issue: the first ([CLS]) token, or the padding-masked mean."""
+
+    def __init__(self, mode: str = "mean", **kwargs):
+        super().__init__(**kwargs)
+        self.mode = mode
+
+    def call(self, sequence, padding_mask):
+        if self.mode == "cls":
+            return sequence[:, 0, :]
+        mask = keras.ops.expand_dims(keras.ops.cast(padding_mask, sequence.dtype), -1)
+        total = keras.ops.sum(sequence * mask, axis=1)
+        return total / keras.ops.maximum(keras.ops.sum(mask, axis=1), 1.0)
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode}
+
+
+def pooled_model(backbone, pooling: str) -> keras.Model:
+    """The backbone with its token vectors pooled: one vector per issue."""
+    inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in backbone.input}
+    outputs = backbone(inputs)
+    sequence = outputs["sequence_output"] if isinstance(outputs, dict) else outputs
+    return keras.Model(inputs, Pooling(pooling, name="pooling")(sequence, inputs["padding_mask"]), name="encoder")
+
+
+def tokenize(packer, texts: list[str], truncation: str = "head", chunk: int = 512) -> dict[str, np.ndarray]:
+    """Token arrays (token_ids, padding_mask, ...) of `texts`, as the backbone takes them. A text
+    longer than the sequence is cut at its end (`head`), or in its middle (`head_tail`: the first
+    and the last half of the room), which keeps the end of a long issue (often the question or
+    the error message) in view. No texts (an empty split): arrays of no rows."""
+    pack = packer if truncation == "head" else lambda batch: _pack_head_tail(packer, batch)
+    if not texts:
+        return {key: np.asarray(value)[:0] for key, value in pack(tf.constant([""])).items()}
+    parts = [pack(tf.constant(texts[i : i + chunk])) for i in range(0, len(texts), chunk)]
+    return {key: np.concatenate([np.asarray(part[key]) for part in parts]) for key in parts[0]}
+
+
+def _pack_head_tail(packer, texts) -> dict:
+    keys = packer(texts[:1]).keys()  # the inputs this backbone takes (RoBERTa: no segment_ids)
+    special = int(np.asarray(packer(tf.constant([""]))["padding_mask"]).sum())  # [CLS], [SEP] or the like
+    room = packer.sequence_length - special
+    head = room - room // 2
+    tokens = packer.tokenizer(texts)
+    tokens = tokens.to_list() if hasattr(tokens, "to_list") else tokens  # keras-hub returns either
+    ids = [t if len(t) <= room else t[:head] + t[len(t) - (room - head) :] for t in tokens]
+    token_ids, segment_ids = packer.packer(tf.ragged.constant(ids, dtype="int32", ragged_rank=1))
+    packed = {"token_ids": token_ids, "padding_mask": token_ids != packer.tokenizer.pad_token_id}
+    return {key: {**packed, "segment_ids": segment_ids}[key] for key in keys}
+
+
+class Encoder:
+    """A trained encoder preset (finetune_lm's output): tokenisation and pooled issue vectors."""
+
+    VECTORS = "vectors"  # in the preset folder: the labelled issues' vectors (.npy) and their index (.json)
+
+    def __init__(self, preset: str | Path, options: EncoderConfig):
+        self.preset, self.options = Path(preset), options
+        self.preprocessor = preprocessor(str(preset), options.sequence_length)
+        self.backbone = keras_hub.models.Backbone.from_preset(str(preset))
+        self.pooled = pooled_model(self.backbone, options.pooling)
+
+    def layout(self) -> dict:
+        """How texts become vectors: saved with the vectors and with each label's model."""
+        o = self.options
+        return {"sequence_length": o.sequence_length, "pooling": o.pooling, "truncation": o.truncation}
+
+    def tokenize(self, texts: list[str], chunk: int = 512) -> dict[str, np.ndarray]:
+        """Token arrays for `texts`: computed once per split, reused by every epoch and trial."""
+        return tokenize(self.preprocessor, texts, self.options.truncation, chunk)
+
+    def encode(self, tokens: dict[str, np.ndarray], batch_size: int = 64) -> np.ndarray:
+        """Pooled vectors of tokenised issues."""
+        if not len(tokens["token_ids"]):
+            return np.zeros((0, self.pooled.output.shape[-1]), "float32")
+        return self.pooled.predict(tokens, batch_size=batch_size, verbose=0)
+
+    def save_vectors(self, numbers: list[int], texts: list[str]) -> None:
+        """Encode the issues once for every label's head (each would otherwise encode them all).
+        Plain .npy and .json, byte-identical from run to run (an .npz stamps the time)."""
+        np.save(self.preset / f"{self.VECTORS}.npy", self.encode(self.tokenize(texts)))
+        index = {**self.layout(), "numbers": numbers}
+        (self.preset / f"{self.VECTORS}.json").write_text(json.dumps(index) + "\n")
+
+    def vectors(self, numbers: list[int], texts: list[str]) -> np.ndarray:
+        """Pooled vectors of these issues: the saved ones when they were made as this encoder
+        makes them (same layout), else encoded now."""
+        path = self.preset / f"{self.VECTORS}.json"
+        if path.is_file():
+            index = json.loads(path.read_text())
+            row = {number: i for i, number in enumerate(index["numbers"])}
+            same = {key: index.get(key) for key in self.layout()} == self.layout()
+            if same and all(number in row for number in numbers):
+                return np.load(self.preset / f"{self.VECTORS}.npy")[[row[number] for number in numbers]]
+        return self.encode(self.tokenize(texts))

@@ -1,0 +1,91 @@
+"""Stage evaluate: thresholds chosen on val, metrics on test, for the classifiers, the baseline and
+their blend -> the deployed thresholds (paths.thresholds), test predictions, plots, report and
+metrics. Scores come from each model's score file, so evaluating never re-runs a model."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .. import evaluate as ev
+from ..core import files
+from ..core.command import stage_main
+from ..core.config import Config
+from ..dataset import SCORES, Processed, read_scores, targets
+from ..report import render
+
+
+def _scores(scored: dict, slug: str, split: str, rows: list[dict]) -> np.ndarray:
+    return np.array([scored[(slug, split, row["number"])] for row in rows])
+
+
+def _model_metrics(scored: dict, slugs: list[str], val: list[dict], test: list[dict], policy: str, target: float):
+    per_label = {}
+    for slug in slugs:
+        threshold = ev.choose_threshold(targets(val, slug), _scores(scored, slug, "val", val), policy, target)
+        per_label[slug] = {
+            **ev.binary_metrics(targets(test, slug), _scores(scored, slug, "test", test), threshold),
+            "threshold": threshold,
+        }
+    test_scores = {slug: _scores(scored, slug, "test", test) for slug in slugs}
+    truth = np.stack([targets(test, slug) for slug in slugs], axis=1)
+    chosen = np.stack([ev.predicted(test_scores[s], per_label[s]["threshold"]) for s in slugs], axis=1)
+    metrics = {"labels": per_label, **ev.averages(truth, chosen)}
+    single = ev.single_label([row["labels"] for row in test], test_scores)
+    if single:
+        metrics["single_label"] = single
+    return metrics
+
+
+def run(config: Config) -> str:
+    data = Processed(config.paths.processed)
+    slugs = data.labels()
+    val, test = data.split("val"), data.split("test")
+    classifier_scores: dict = {}
+    for slug in slugs:
+        classifier_scores.update(read_scores(Path(config.paths.classifiers) / slug / SCORES))
+    baseline_scores = read_scores(Path(config.paths.baseline) / SCORES)
+    sources = {"classifier": classifier_scores, "baseline": baseline_scores}
+    weight = config.evaluate.baseline_weight
+    if weight:  # the blend is what prediction uses
+        sources["blend"] = {key: ev.blend(s, baseline_scores[key], weight) for key, s in classifier_scores.items()}
+    deployed = "blend" if weight else "classifier"
+    policy, target = config.evaluate.threshold_policy, config.evaluate.target_precision
+    metrics = {model: _model_metrics(scored, slugs, val, test, policy, target) for model, scored in sources.items()}
+
+    # what prediction uses: the deployed model's thresholds, by policy and for each precision level
+    policy_name = policy if policy == "max_f1" else f"target_precision {target}"
+    thresholds = {"policy": policy_name, "model": deployed, "baseline_weight": weight, "labels": {}}
+    for slug in slugs:
+        y_val, s_val = targets(val, slug), _scores(sources[deployed], slug, "val", val)
+        thresholds["labels"][slug] = {
+            "name": config.labels[slug].name,
+            "threshold": metrics[deployed]["labels"][slug]["threshold"],
+            "by_precision": {f"{p:.2f}": ev.threshold_for_precision(y_val, s_val, p) for p in ev.PRECISION_LEVELS},
+        }
+    test_scores = {slug: _scores(sources[deployed], slug, "test", test) for slug in slugs}
+    chosen = {slug: ev.predicted(test_scores[slug], thresholds["labels"][slug]["threshold"]) for slug in slugs}
+    predictions = [
+        {
+            "number": row["number"],
+            "labels": row["labels"],
+            "scores": {slug: float(test_scores[slug][i]) for slug in slugs},
+            "predicted": [slug for slug in slugs if chosen[slug][i]],
+        }
+        for i, row in enumerate(test)
+    ]
+    files.write_json(config.paths.thresholds, thresholds)
+    files.write_jsonl(config.paths.predictions, predictions)
+    with files.atomic_dir(Path(config.paths.plots) / "precision_recall") as out:
+        for slug in slugs:
+            files.write_json(out / f"{slug}.json", ev.pr_curve_rows(targets(test, slug), test_scores[slug]))
+    files.write_text(config.paths.report, render(metrics, data.summary, thresholds))
+    files.write_json(config.paths.metrics, metrics)
+    scored = ", ".join(f"{model} {metrics[model]['macro']['f1']:.3f}" for model in metrics)
+    return f"macro F1 on test: {scored}; report: {config.paths.report}"
+
+
+if __name__ == "__main__":
+    sys.exit(stage_main("evaluate", run, __doc__))
