@@ -2,6 +2,7 @@
 the slow tests, the pipeline trained on tiny settings."""
 
 import copy
+import functools
 import os
 import subprocess
 import sys
@@ -49,10 +50,7 @@ def set_keys(data: dict, changes: dict) -> dict:
     """Set dotted keys (`classifier.params.epochs`) of a loaded config."""
     for dotted, value in changes.items():
         *parents, last = dotted.split(".")
-        node = data
-        for key in parents:
-            node = node[key]
-        node[last] = value
+        functools.reduce(dict.__getitem__, parents, data)[last] = value
     return data
 
 

@@ -188,12 +188,16 @@ class TuningConfig:
 
 @dataclass(frozen=True)
 class ClassifierConfig:
+    """One binary classifier per label: training params and the keras-tuner search."""
+
     params: ClassifierParams
     tuning: TuningConfig
 
 
 @dataclass(frozen=True)
 class BaselineConfig:
+    """TF-IDF n-grams + logistic regression per label: the baseline every model must beat."""
+
     ngram_max: int = field(metadata={"min": 1, "max": 3})
     min_df: int = field(metadata={"min": 1})
     c: float = field(metadata={"min_exclusive": 0})
@@ -201,6 +205,8 @@ class BaselineConfig:
 
 @dataclass(frozen=True)
 class EvaluateConfig:
+    """How thresholds are chosen on val, and how much of the baseline prediction blends in."""
+
     threshold_policy: Literal["max_f1", "target_precision"]
     target_precision: float = field(metadata={"min": 0, "max": 1})
     baseline_weight: float = field(metadata={"min": 0, "max": 1})
@@ -208,12 +214,16 @@ class EvaluateConfig:
 
 @dataclass(frozen=True)
 class AcceleratorConfig:
+    """GPU switches of the training stages."""
+
     mixed_precision: bool
     jit_compile: bool
 
 
 @dataclass(frozen=True)
 class PathsConfig:
+    """Where each stage writes (relative to the project)."""
+
     raw: str
     processed: str
     encoder: str
