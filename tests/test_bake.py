@@ -26,10 +26,12 @@ PACKAGE_FILES = [
     "issues/__init__.py", "issues/api.py", "issues/demo.py", "issues/dump.py", "issues/github.py",
     "issues/records.py", "issues/store.py",
 ]  # fmt: skip
-TEST_FILES = ["conftest.py", "fake_github.py", "test_cli.py", "test_config.py", "test_demo.py", "test_dump.py",
-              "test_evaluate.py", "test_github_import.py", "test_github_resume.py", "test_language_model.py",
-              "test_predict.py", "test_preprocess.py", "test_resume.py", "test_resumable.py", "test_stage_deps.py",
-              "test_text.py", "tiny.yaml"]  # fmt: skip
+TEST_FILES = [
+    "conftest.py", "fake_github.py", "test_checkpoint_sync.py", "test_cli.py", "test_config.py", "test_demo.py",
+    "test_dump.py", "test_evaluate.py", "test_github_import.py", "test_github_resume.py", "test_language_model.py",
+    "test_predict.py", "test_preprocess.py", "test_resume.py", "test_resumable.py", "test_stage_deps.py",
+    "test_text.py", "tiny.yaml",
+]  # fmt: skip
 TOP_FILES = [
     ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".github/workflows/ci.yaml", "README.md",
     "config.yaml", "dvc.yaml", "pyproject.toml", "scripts/tiny_repro.sh", "docs/cloud.md", "docs/internals.md",

@@ -1,0 +1,104 @@
+"""Training checkpoints through the DVC remote (checkpoint_sync.py), on a real DVC remote in a
+local folder: a push is whole or not at all, a pull checks every hash, a run never sees another's.
+(The template's tests run the same commands against emulators of GCS, Azure Blob and S3.)"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from {{ cookiecutter.package_name }}.checkpoint_sync import RemoteCheckpoints, SyncError
+
+
+def repository(folder, remote):
+    """A git + DVC repository whose default remote is the folder `remote`."""
+    folder.mkdir()
+    for command in (["git", "init", "--quiet"], [sys.executable, "-m", "dvc", "init", "--quiet"],
+                    [sys.executable, "-m", "dvc", "remote", "add", "--default", "local", str(remote)]):  # fmt: skip
+        subprocess.run(command, cwd=folder, check=True, capture_output=True)
+    return folder
+
+
+@pytest.fixture
+def machines(tmp_path, monkeypatch):
+    """Two machines (repositories) that share one remote; the tests run in the first."""
+    remote = tmp_path / "remote"
+    first, second = repository(tmp_path / "first", remote), repository(tmp_path / "second", remote)
+    monkeypatch.chdir(first)
+    return first, second, remote
+
+
+def files_under(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_push_then_pull_on_another_machine(machines, monkeypatch):
+    first, second, remote = machines
+    fit = first / ".checkpoints/train/bug/fit"
+    fit.mkdir(parents=True)
+    (fit / "checkpoint.npz").write_bytes(b"state" * 1000)
+    (fit / "best.npz").write_bytes(b"best")
+    (fit / ".checkpoint.tmp.npz").write_bytes(b"half written")  # a write in progress: never sent
+    sync = RemoteCheckpoints(".checkpoints", "run-1")
+    assert sync.push().startswith("checkpoints: pushed 2 files")
+    assert sync.push() is None  # nothing changed, nothing sent
+    manifest = json.loads((remote / "checkpoints/run-1/manifest.json").read_text())
+    assert set(manifest["files"]) == {"train/bug/fit/checkpoint.npz", "train/bug/fit/best.npz"}
+
+    monkeypatch.chdir(second)
+    assert "pulled 2 files" in RemoteCheckpoints(".checkpoints", "run-1").pull()
+    assert files_under(second / ".checkpoints") == {
+        k: v for k, v in files_under(first / ".checkpoints").items() if "/." not in f"/{k}"
+    }
+    assert "none for run run-2" in RemoteCheckpoints(".checkpoints", "run-2").pull()  # runs are apart
+
+
+def test_a_replaced_file_replaces_its_object(machines):
+    first, _, remote = machines
+    (first / ".checkpoints/a").mkdir(parents=True)
+    (first / ".checkpoints/a/checkpoint.npz").write_bytes(b"one")
+    sync = RemoteCheckpoints(".checkpoints", "run")
+    sync.push()
+    (first / ".checkpoints/a/checkpoint.npz").write_bytes(b"two")
+    sync.push()
+    assert len(list((remote / "checkpoints/run/objects").iterdir())) == 1
+
+
+@pytest.mark.parametrize("damage", ["garbage", "missing", "outside"])
+def test_a_damaged_set_is_never_resumed_from(machines, monkeypatch, capsys, damage):
+    first, second, remote = machines
+    (first / ".checkpoints/a").mkdir(parents=True)
+    (first / ".checkpoints/a/checkpoint.npz").write_bytes(b"state")
+    RemoteCheckpoints(".checkpoints", "run").push()
+    root = remote / "checkpoints/run"
+    (obj,) = (root / "objects").iterdir()
+    if damage == "garbage":
+        obj.write_bytes(b"garbage")
+    elif damage == "missing":
+        obj.unlink()
+    else:  # a manifest naming a path outside the checkpoints folder
+        manifest = json.loads((root / "manifest.json").read_text())
+        manifest["files"] = {"../../escaped": next(iter(manifest["files"].values()))}
+        (root / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.chdir(second)
+    assert "none usable for run run" in RemoteCheckpoints(".checkpoints", "run").pull()
+    assert "are damaged" in capsys.readouterr().err
+    assert not (second / ".checkpoints").exists() or files_under(second / ".checkpoints") == {}
+    assert not (second.parent / "escaped").exists()
+
+
+def test_clear_leaves_nothing(machines):
+    first, _, remote = machines
+    (first / ".checkpoints/a").mkdir(parents=True)
+    (first / ".checkpoints/a/checkpoint.npz").write_bytes(b"state")
+    sync = RemoteCheckpoints(".checkpoints", "run")
+    sync.push()
+    assert sync.clear().startswith("checkpoints: removed")
+    assert not any(p.is_file() for p in (remote / "checkpoints").rglob("*"))
+    assert sync.clear() == "checkpoints: none for run run on the remote"
+
+
+def test_a_run_name_is_a_plain_name(machines):
+    with pytest.raises(SyncError, match="--run: expected letters, digits"):
+        RemoteCheckpoints(".checkpoints", "../other")
