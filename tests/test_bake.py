@@ -28,9 +28,9 @@ PACKAGE_FILES = [
 ]  # fmt: skip
 TEST_FILES = [
     "conftest.py", "fake_github.py", "test_checkpoint_sync.py", "test_cli.py", "test_config.py", "test_demo.py",
-    "test_dump.py", "test_evaluate.py", "test_github_import.py", "test_github_resume.py", "test_language_model.py",
-    "test_predict.py", "test_preprocess.py", "test_resume.py", "test_resumable.py", "test_stage_deps.py",
-    "test_text.py", "tiny.yaml",
+    "test_dump.py", "test_evaluate.py", "test_faults.py", "test_github_import.py", "test_github_resume.py",
+    "test_language_model.py", "test_predict.py", "test_preprocess.py", "test_resume.py", "test_resumable.py",
+    "test_stage_deps.py", "test_text.py", "tiny.yaml",
 ]  # fmt: skip
 TOP_FILES = [
     ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".github/workflows/ci.yaml", "README.md",
