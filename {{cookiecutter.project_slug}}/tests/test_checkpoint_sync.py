@@ -33,6 +33,15 @@ def files_under(folder):
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
+def pushed(first, content=b"state"):
+    """One checkpoint file in the machine `first`, pushed for the run `run`."""
+    (first / ".checkpoints/a").mkdir(parents=True, exist_ok=True)
+    (first / ".checkpoints/a/checkpoint.npz").write_bytes(content)
+    sync = RemoteCheckpoints(".checkpoints", "run")
+    sync.push()
+    return sync
+
+
 def test_push_then_pull_on_another_machine(machines, monkeypatch):
     first, second, remote = machines
     fit = first / ".checkpoints/train/bug/fit"
@@ -56,21 +65,15 @@ def test_push_then_pull_on_another_machine(machines, monkeypatch):
 
 def test_a_replaced_file_replaces_its_object(machines):
     first, _, remote = machines
-    (first / ".checkpoints/a").mkdir(parents=True)
-    (first / ".checkpoints/a/checkpoint.npz").write_bytes(b"one")
-    sync = RemoteCheckpoints(".checkpoints", "run")
-    sync.push()
-    (first / ".checkpoints/a/checkpoint.npz").write_bytes(b"two")
-    sync.push()
+    pushed(first, b"one")
+    pushed(first, b"two")
     assert len(list((remote / "checkpoints/run/objects").iterdir())) == 1
 
 
 @pytest.mark.parametrize("damage", ["garbage", "missing", "outside"])
 def test_a_damaged_set_is_never_resumed_from(machines, monkeypatch, capsys, damage):
     first, second, remote = machines
-    (first / ".checkpoints/a").mkdir(parents=True)
-    (first / ".checkpoints/a/checkpoint.npz").write_bytes(b"state")
-    RemoteCheckpoints(".checkpoints", "run").push()
+    pushed(first)
     root = remote / "checkpoints/run"
     (obj,) = (root / "objects").iterdir()
     if damage == "garbage":
@@ -90,10 +93,7 @@ def test_a_damaged_set_is_never_resumed_from(machines, monkeypatch, capsys, dama
 
 def test_clear_leaves_nothing(machines):
     first, _, remote = machines
-    (first / ".checkpoints/a").mkdir(parents=True)
-    (first / ".checkpoints/a/checkpoint.npz").write_bytes(b"state")
-    sync = RemoteCheckpoints(".checkpoints", "run")
-    sync.push()
+    sync = pushed(first)
     assert sync.clear().startswith("checkpoints: removed")
     assert not any(p.is_file() for p in (remote / "checkpoints").rglob("*"))
     assert sync.clear() == "checkpoints: none for run run on the remote"

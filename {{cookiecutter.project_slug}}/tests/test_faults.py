@@ -234,3 +234,22 @@ def test_unusable_base_model(stage_project, tmp_path, case):
     assert last.startswith("error: language_model.base: ") and message.format(base=base) in last, last
     assert digests(project, ["models/encoder"]) == before
     assert temporary_files(project) == []
+
+
+def test_a_source_without_test_issues(stage_project):
+    """A dump whose `split` column has no test rows, with each label fine-tuning its own encoder
+    (`encoder.frozen: false`): every stage copes with the empty split, and evaluate, which has
+    nothing to measure, says so in one line."""
+    project = stage_project
+    raw = [json.loads(line) for line in (project / "data/raw/issues.jsonl").read_text().splitlines()]
+    dump = "".join(json.dumps({**issue, "split": "train"}) + "\n" for issue in raw)
+    (project / "train_only.jsonl").write_text(dump)
+    edit_config(project, {"import.source": "file", "import.file": "train_only.jsonl", "encoder.frozen": False})
+    for args in (["import-issues"], ["preprocess"], ["finetune-lm"], ["baseline"], ["train", "--label", "bug"]):
+        result = run(cli(args), cwd=project, env=stage_env(project))
+        assert result.returncode == 0, f"{args[0]}: {result.stderr[-3000:]}"
+    assert (project / "models/classifiers/bug/scores.jsonl").read_text().count('"split": "test"') == 0
+    result = run(cli(["evaluate"]), cwd=project, env=stage_env(project))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: data/processed: the test split has no issues, so nothing can be measured;"), last

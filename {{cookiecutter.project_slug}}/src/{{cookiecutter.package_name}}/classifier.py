@@ -138,7 +138,13 @@ def train_label(
     meta = {"trained": True, "label": config.labels[slug].name, "frozen": config.encoder.frozen, **encoder.layout()}
     save(model, out, meta)
     files.write_json(out / "hyperparameters.json", report)
-    return {split: model.predict(inputs[split], batch_size=64, verbose=0).reshape(-1) for split in ("val", "test")}
+    return {split: predict(model, inputs[split]) for split in ("val", "test")}
+
+
+def predict(model: keras.Model, inputs) -> np.ndarray:
+    """One score per issue; none for a split without issues (Keras cannot predict on no rows)."""
+    rows = len(next(iter(inputs.values()))) if isinstance(inputs, dict) else len(inputs)
+    return model.predict(inputs, batch_size=64, verbose=0).reshape(-1) if rows else np.zeros(0)
 
 
 def save(model: keras.Model, directory: Path, meta: dict) -> None:
@@ -157,8 +163,6 @@ class Head:
     def scores(self, tokens: dict[str, np.ndarray], vectors: np.ndarray | None) -> np.ndarray:
         """Scores of tokenised issues; a head on the frozen encoder takes their pooled `vectors`
         (encoded once for all labels), a fine-tuned label model the tokens."""
-        count = len(tokens["token_ids"])
-        if self.model is None or not count:
-            return np.zeros(count)
-        inputs = vectors if self.meta["frozen"] else tokens
-        return self.model.predict(inputs, batch_size=64, verbose=0).reshape(-1)
+        if self.model is None:
+            return np.zeros(len(tokens["token_ids"]))
+        return predict(self.model, vectors if self.meta["frozen"] else tokens)

@@ -13,6 +13,7 @@ from .. import evaluate as ev
 from ..core import files
 from ..core.command import stage_main
 from ..core.config import Config
+from ..core.errors import PipelineError
 from ..dataset import SCORES, Processed, read_scores, targets
 from ..report import render
 
@@ -43,6 +44,11 @@ def run(config: Config) -> str:
     data = Processed(config.paths.processed)
     slugs = data.labels()
     val, test = data.split("val"), data.split("test")
+    if not test:
+        raise PipelineError(
+            f"{config.paths.processed}: the test split has no issues, so nothing can be measured; expected some "
+            "(a dump's `split` column with test rows, import.test_file, or no split column: preprocess.test_fraction)"
+        )
     classifier_scores: dict = {}
     for slug in slugs:
         classifier_scores.update(read_scores(Path(config.paths.classifiers) / slug / SCORES))

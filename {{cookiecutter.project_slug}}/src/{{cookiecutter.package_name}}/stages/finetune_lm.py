@@ -13,13 +13,14 @@ from ..core import files
 from ..core.command import stage_main
 from ..core.config import Config
 from ..dataset import SPLITS, UNLABELLED, Processed, numbers, targets, texts
-from ..encoder import Encoder
-from ..language_model import finetune
 
 NAME = "finetune_lm"
 
 
 def run(config: Config) -> str:
+    from ..encoder import Encoder  # TensorFlow loads here: a bad config is answered at once, before it
+    from ..language_model import finetune
+
     data = Processed(config.paths.processed)
     unsupervised = [row for row in data.rows if row["split"] in ("train", UNLABELLED)]  # never val/test
     train = data.split("train")
