@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .core.command import raise_if_stopped
 from .runtime import keras
 
 
@@ -188,6 +189,7 @@ def fit(
                 result = model.fit(
                     part, y[index], batch_size=batch_size, epochs=1, shuffle=False, class_weight=class_weight, verbose=0
                 )
+            raise_if_stopped()  # before saving: a stopped stage leaves its last checkpoint, not this step's
             state.seconds += time.perf_counter() - started
             state.examples += len(index)
             state.partial_loss += result.history["loss"][-1] * len(index)

@@ -28,8 +28,19 @@ class Terminated(BaseException):
     """SIGTERM, raised like KeyboardInterrupt so that cleanup code runs."""
 
 
+_stopped: list[int] = []  # the signals received: an exception raised while Python runs a __del__ is lost
+
+
 def _on_sigterm(signum, frame):
+    _stopped.append(signum)
     raise Terminated
+
+
+def raise_if_stopped() -> None:
+    """Raise Terminated if SIGTERM came and its exception was lost (Python ignores exceptions raised
+    in finalisers, which TensorFlow runs often); long loops call this at their safe points."""
+    if _stopped:
+        raise Terminated
 
 
 def _warn(message, category, filename, lineno, file=None, line=None) -> None:
