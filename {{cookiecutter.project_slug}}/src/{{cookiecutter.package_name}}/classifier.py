@@ -20,7 +20,7 @@ from . import resumable
 from .core import files
 from .core.config import Config
 from .encoder import Encoder
-from .runtime import configure, keras, seed_everything
+from .runtime import configure, keras, predict, seed_everything
 from .tuning import search, search_space
 
 
@@ -138,13 +138,7 @@ def train_label(
     meta = {"trained": True, "label": config.labels[slug].name, "frozen": config.encoder.frozen, **encoder.layout()}
     save(model, out, meta)
     files.write_json(out / "hyperparameters.json", report)
-    return {split: predict(model, inputs[split]) for split in ("val", "test")}
-
-
-def predict(model: keras.Model, inputs) -> np.ndarray:
-    """One score per issue; none for a split without issues (Keras cannot predict on no rows)."""
-    rows = len(next(iter(inputs.values()))) if isinstance(inputs, dict) else len(inputs)
-    return model.predict(inputs, batch_size=64, verbose=0).reshape(-1) if rows else np.zeros(0)
+    return {split: predict(model, inputs[split]).reshape(-1) for split in ("val", "test")}
 
 
 def save(model: keras.Model, directory: Path, meta: dict) -> None:
@@ -165,4 +159,4 @@ class Head:
         (encoded once for all labels), a fine-tuned label model the tokens."""
         if self.model is None:
             return np.zeros(len(tokens["token_ids"]))
-        return predict(self.model, vectors if self.meta["frozen"] else tokens)
+        return predict(self.model, vectors if self.meta["frozen"] else tokens).reshape(-1)

@@ -21,6 +21,7 @@ class Command:
     stage: str | None = None  # a module of stages/: its run(config[, label])
     action: Callable | None = None  # else: action(config, args)
     arguments: Callable[[argparse.ArgumentParser], None] | None = None
+    label: bool = False  # the stage trains one label: --label
 
 
 def _check_config(config: Config, args) -> str:
@@ -71,7 +72,7 @@ COMMANDS = {
     "import-issues": Command("stage import_issues: read the issues into data/raw", stage="import_issues"),
     "preprocess": Command("stage preprocess: normalise text, map labels, split", stage="preprocess"),
     "finetune-lm": Command("stage finetune_lm: the base encoder, fine-tuned on the issues", stage="finetune_lm"),
-    "train": Command("stage train@<label>: one label's classifier", stage="train", arguments=add_label_argument),
+    "train": Command("stage train@<label>: one label's classifier", stage="train", label=True),
     "baseline": Command("stage baseline: TF-IDF + logistic regression, for comparison", stage="baseline"),
     "evaluate": Command("stage evaluate: thresholds on val, metrics on test, report", stage="evaluate"),
     "predict": Command(
@@ -95,6 +96,8 @@ def parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=command.help, parents=[common])
         if command.arguments:
             command.arguments(sub)
+        if command.label:
+            add_label_argument(sub)
     return p
 
 
@@ -104,7 +107,7 @@ def run(args: argparse.Namespace) -> str | None:
     if command.stage is None:
         return command.action(config, args)
     stage = importlib.import_module(f".stages.{command.stage}", __package__)
-    return stage.run(config, args.label) if command.arguments is add_label_argument else stage.run(config)
+    return stage.run(config, args.label) if command.label else stage.run(config)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,7 @@ import numpy as np
 
 from .core.config import EncoderConfig
 from .core.errors import PipelineError
-from .runtime import keras, tf
+from .runtime import keras, predict, tf
 
 
 class EncoderError(PipelineError):
@@ -118,9 +118,7 @@ class Encoder:
 
     def encode(self, tokens: dict[str, np.ndarray], batch_size: int = 64) -> np.ndarray:
         """Pooled vectors of tokenised issues."""
-        if not len(tokens["token_ids"]):
-            return np.zeros((0, self.pooled.output.shape[-1]), "float32")
-        return self.pooled.predict(tokens, batch_size=batch_size, verbose=0)
+        return predict(self.pooled, tokens, batch_size)
 
     def save_vectors(self, numbers: list[int], texts: list[str]) -> None:
         """Encode the issues once for every label's head (each would otherwise encode them all).

@@ -1,12 +1,14 @@
-"""TensorFlow set-up shared by the training stages: seeds, determinism and the GPU switches."""
+"""TensorFlow set-up shared by the training stages: seeds, determinism and the GPU switches; and
+prediction on any number of rows."""
 
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework import config as tf_config  # the public API can only enable it
 
-__all__ = ["keras", "seed_everything", "tf", "configure"]
+__all__ = ["keras", "predict", "seed_everything", "tf", "configure"]
 
 
 def seed_everything(seed: int) -> None:
@@ -24,3 +26,11 @@ def configure(accelerator) -> None:
     else:
         tf_config.enable_op_determinism()
     keras.mixed_precision.set_global_policy("mixed_float16" if accelerator.mixed_precision else "float32")
+
+
+def predict(model: keras.Model, inputs, batch_size: int = 64) -> np.ndarray:
+    """`model.predict`, which fails on no rows: none in, none out (a split without issues)."""
+    rows = len(next(iter(inputs.values()))) if isinstance(inputs, dict) else len(inputs)
+    if not rows:
+        return np.zeros((0, *model.output.shape[1:]), "float32")
+    return model.predict(inputs, batch_size=batch_size, verbose=0)
