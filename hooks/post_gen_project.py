@@ -38,8 +38,10 @@ def dvc_command() -> list[str] | None:
 def remove_unused_cloud_files() -> None:
     """With no cloud there is no GPU runner to train on: no cml workflow, nor its scripts.
     actionlint's list of runner labels is for a self-hosted runner only."""
-    if CLOUD == "none":
-        Path(".github/workflows/cml.yaml").unlink()
+    if CLOUD == "none":  # nor a DVC remote to pull a promoted model from, for the label workflow
+        for path in (".github/workflows/cml.yaml", ".github/workflows/label.yaml", "scripts/label.sh",
+                     "scripts/remote_credentials.sh"):  # fmt: skip
+            Path(path).unlink()
         shutil.rmtree("scripts/cml")
     if CLOUD != "self-hosted":
         Path(".github/actionlint.yaml").unlink()

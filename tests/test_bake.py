@@ -18,8 +18,9 @@ COOKIECUTTER = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="u
 
 PACKAGE_FILES = [
     "__init__.py", "__main__.py", "baseline.py", "checkpoint_sync.py", "classifier.py", "cli.py", "dataset.py",
-    "encoder.py", "evaluate.py", "language_model.py", "predict.py", "preprocess.py", "reference_config.yaml",
-    "report.py", "resumable.py", "runtime.py", "text.py", "tuning.py",
+    "encoder.py", "evaluate.py", "gates.py", "label.py", "language_model.py", "monitor.py", "predict.py",
+    "preprocess.py", "promote.py", "reference_config.yaml", "report.py", "resumable.py", "runtime.py", "text.py",
+    "tuning.py",
     "core/__init__.py", "core/command.py", "core/config.py", "core/errors.py", "core/files.py",
     "stages/__init__.py", "stages/baseline.py", "stages/evaluate.py", "stages/finetune_lm.py",
     "stages/import_issues.py", "stages/preprocess.py", "stages/train.py",
@@ -29,18 +30,19 @@ PACKAGE_FILES = [
 TEST_FILES = [
     "conftest.py", "fake_github.py", "test_checkpoint_sync.py", "test_cli.py", "test_config.py", "test_demo.py",
     "test_dump.py", "test_evaluate.py", "test_faults.py", "test_github_import.py", "test_github_resume.py",
-    "test_language_model.py", "test_predict.py", "test_preprocess.py", "test_resume.py", "test_resumable.py",
-    "test_stage_deps.py", "test_text.py", "tiny.yaml",
+    "test_label.py", "test_language_model.py", "test_monitor.py", "test_predict.py", "test_preprocess.py",
+    "test_promote.py", "test_resume.py", "test_resumable.py", "test_stage_deps.py", "test_text.py", "tiny.yaml",
 ]  # fmt: skip
 TOP_FILES = [
     ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".github/workflows/ci.yaml", "README.md",
     "config.yaml", "dvc.yaml", "pyproject.toml", "scripts/tiny_repro.sh", "docs/cloud.md", "docs/internals.md",
-    "docs/own-data.md",
+    "docs/labelling.md", "docs/own-data.md",
 ]  # fmt: skip
 # GPU training (cml.yaml and its scripts) comes with a cloud or a self-hosted runner only
 CLOUD_FILES = [
     ".github/workflows/cml.yaml", "scripts/cml/check_gpu.py", "scripts/cml/launch.sh", "scripts/cml/plots.py",
     "scripts/cml/publish.sh", "scripts/cml/report.sh", "scripts/cml/target.py", "scripts/cml/train.sh",
+    ".github/workflows/label.yaml", "scripts/label.sh", "scripts/remote_credentials.sh",
 ]  # fmt: skip
 SELF_HOSTED_FILES = [".github/actionlint.yaml"]
 

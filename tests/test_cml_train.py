@@ -11,6 +11,7 @@ parameter differs, so that they are not simply restored from the cache)."""
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -122,13 +123,13 @@ def git(project: Path, *args: str) -> str:
     return result.stdout.strip()
 
 
-def cloud_project(tmp_path: Path, trained: Path, cloud: str, local_remote: dict) -> Path:
+def cloud_project(tmp_path: Path, trained: Path, cloud: str, local_remote: dict, gate: float = 0.01) -> Path:
     """A baked project for the cloud, its tiny config committed as a `[cml]` commit and pushed to
     a local bare `origin`, holding the trained outputs less evaluate's, and pointed at the emulator."""
     tmp_path.mkdir()
     assert bake(tmp_path, cloud=cloud).returncode == 0
     project = tmp_path / "issue-triage"
-    edit_config(project, TINY | {"evaluate.target_precision": 0.75})
+    edit_config(project, TINY | {"evaluate.target_precision": 0.75, "evaluate.gates.macro.f1": gate})
     git(project, "commit", "--quiet", "--all", "--message", "Tiny pipeline [cml]")
     git(tmp_path, "clone", "--quiet", "--bare", str(project), str(tmp_path / "origin.git"))
     git(project, "remote", "add", "origin", str(tmp_path / "origin.git"))
@@ -181,14 +182,15 @@ def train_sh(project: Path, tmp_path: Path, remote_env: dict, github_url: str) -
 @pytest.mark.parametrize("storage", ["gcp", "azure", "aws"], indirect=True)
 def test_train_script_end_to_end(storage, trained, tmp_path):
     cloud, remote_env, local_remote = storage
-    project = cloud_project(tmp_path / "work", trained, cloud, local_remote)
+    gate = 0.999 if cloud == "azure" else 0.01  # azure's run: a model under its gate, not promoted
+    project = cloud_project(tmp_path / "work", trained, cloud, local_remote, gate)
     trained_sha = git(project, "rev-parse", "HEAD")
     github = FakeGitHub({})  # no pull request for the branch: the report goes to the commit
     try:
         result = train_sh(project, tmp_path, remote_env, github.url)
     finally:
         github.close()
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert result.returncode == (2 if gate > 0.5 else 0), result.stdout[-4000:] + result.stderr[-4000:]
     assert "Running stage 'evaluate'" in result.stdout + result.stderr
 
     # the report: this run's metrics table, the diffs against the default branch, plots per label
@@ -214,6 +216,15 @@ def test_train_script_end_to_end(storage, trained, tmp_path):
     assert "dvc.lock" in changed and "reports/metrics.json" in changed
     assert not any(path.startswith(("models/", "data/")) for path in changed if not path.endswith(".gitignore"))
 
+    # the model passed its gate and was promoted: the report says so, deploy/ records it in git;
+    # or it missed it: the run failed after publishing a report that says why
+    assert "## Promotion" in report and f"| macro average f1 | {gate:g} |" in report
+    if gate > 0.5:
+        assert "| MISSED |" in report and "**Not promoted**: gate missed: macro average f1" in report
+        assert not any(path.startswith("deploy/") for path in changed)
+    else:
+        assert "promoted version" in report and {"deploy/active.dvc", "deploy/versions.json"} <= set(changed)
+
     # a fresh clone and `dvc pull` restore every output, byte for byte
     fresh = tmp_path / "fresh"
     git(tmp_path, "clone", "--quiet", str(tmp_path / "work/origin.git"), str(fresh))
@@ -223,6 +234,31 @@ def test_train_script_end_to_end(storage, trained, tmp_path):
     expected = files(project)
     assert "models/encoder" in "\n".join(expected) and "reports/metrics.json" in expected
     assert files(fresh) == expected
+    if cloud == "aws":  # the label workflow's job, once: the emulator is the quickest
+        label_with_the_promoted_model(tmp_path, local_remote, remote_env)
+
+
+def label_with_the_promoted_model(tmp_path: Path, local_remote: dict, remote_env: dict) -> None:
+    """scripts/label.sh in a fresh clone: it pulls the promoted model alone and labels issues on
+    the generated project's stand-in GitHub."""
+    clone = tmp_path / "label"
+    git(tmp_path, "clone", "--quiet", str(tmp_path / "work/origin.git"), str(clone))
+    point_at_emulator(clone, local_remote)
+    spec = importlib.util.spec_from_file_location("fake_github", clone / "tests/fake_github.py")
+    fake_github = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fake_github)
+    with fake_github.FakeGitHub(fake_github.synthetic_issues(3, seed=1)) as server:
+        numbers = [server.add_issue("Crash when saving a file", body="Traceback: error in save") for _ in range(2)]
+        edit_config(clone, {"import.github.api_url": server.url, "import.github.repo": server.repo,
+                            "label.default_label": "needs-triage"})  # fmt: skip
+        env = project_env(clone) | remote_env | {"GITHUB_TOKEN": fake_github.TOKEN, "LABEL_DRY_RUN": "false"}
+        result = run(["scripts/label.sh"], cwd=clone, env=env | {"LABEL_ISSUES": f"{numbers[0]}-{numbers[1]}"})
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        assert [path for _, path, _ in server.writes] == [f"/repos/{server.repo}/issues/{n}/labels" for n in numbers]
+        assert all(server.issues[n]["labels"] for n in numbers)
+    assert (clone / "deploy/active/model.json").is_file() and not (clone / "models").exists()  # the model alone
+    plan = json.loads((clone / "label-plan.json").read_text())
+    assert plan["applied"] is True and [d["number"] for d in plan["issues"]] == numbers
 
 
 @pytest.mark.parametrize("storage", ["aws"], indirect=True)

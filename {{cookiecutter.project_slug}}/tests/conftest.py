@@ -4,6 +4,7 @@ the slow tests, the pipeline trained on tiny settings."""
 import copy
 import functools
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -54,9 +55,9 @@ def set_keys(data: dict, changes: dict) -> dict:
     return data
 
 
-def package(*args, cwd, timeout=600) -> subprocess.CompletedProcess:
-    """`python -m ARGS` with this project's source importable, in `cwd`."""
-    env = {**os.environ, "PYTHONPATH": str(SRC)}
+def package(*args, cwd, timeout=600, env=None) -> subprocess.CompletedProcess:
+    """`python -m ARGS` with this project's source importable, in `cwd` (and `env` added)."""
+    env = {**os.environ, **(env or {}), "PYTHONPATH": str(SRC)}
     return subprocess.run([sys.executable, "-m", *args], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=timeout)  # fmt: skip
 
@@ -72,4 +73,22 @@ def trained(tmp_path_factory):
     for stage, *args in stages:
         result = package(f"{{ cookiecutter.package_name }}.stages.{stage}", *args, cwd=folder)
         assert result.returncode == 0, f"{stage}: {result.stderr[-3000:]}"
+    return folder
+
+
+def copy_project(folder: Path, into: Path, **changes) -> Path:
+    """A copy of a trained folder, its config.yaml changed by dotted keys: a test may change it freely."""
+    shutil.copytree(folder, into)
+    config = into / "config.yaml"
+    data = set_keys(yaml.safe_load(config.read_text(encoding="utf-8")), changes)
+    config.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return into
+
+
+@pytest.fixture(scope="session")
+def promoted(trained, tmp_path_factory):
+    """A copy of the trained folder whose model is promoted (no gates: the tiny model is weak)."""
+    folder = copy_project(trained, tmp_path_factory.mktemp("promoted") / "project", **{"evaluate.gates.macro.f1": None})
+    result = package("{{ cookiecutter.package_name }}", "promote", cwd=folder)
+    assert result.returncode == 0, result.stderr[-3000:]
     return folder

@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from conftest import CONFIG_PATH as CONFIG
+from conftest import package
 from {{ cookiecutter.package_name }}.checkpoint_sync import RemoteCheckpoints, SyncError
 
 
@@ -27,6 +29,10 @@ def machines(tmp_path, monkeypatch):
     first, second = repository(tmp_path / "first", remote), repository(tmp_path / "second", remote)
     monkeypatch.chdir(first)
     return first, second, remote
+
+
+def cli(*args, cwd):
+    return package("{{ cookiecutter.package_name }}", *args, cwd=cwd)
 
 
 def files_under(folder):
@@ -102,3 +108,24 @@ def test_clear_leaves_nothing(machines):
 def test_a_run_name_is_a_plain_name(machines):
     with pytest.raises(SyncError, match="--run: expected letters, digits"):
         RemoteCheckpoints(".checkpoints", "../other")
+
+
+def test_the_importers_store_travels_through_the_remote(machines, monkeypatch):
+    """`import-cache push` / `pull`: a cloud run re-imports only the issues changed since the last."""
+    first, second, _ = machines
+    for machine in (first, second):
+        config = machine / "config.yaml"
+        text = CONFIG.read_text(encoding="utf-8").replace("source: demo", "source: github")
+        config.write_text(text, encoding="utf-8")
+    store = first / ".cache/import/api.github.com/octo-org/octo-repo"
+    store.mkdir(parents=True)
+    (store / "issues.jsonl").write_text('{"number": 1}\n')
+    result = cli("import-cache", "push", cwd=first)
+    assert result.returncode == 0 and result.stdout.startswith("import-cache: pushed 1 files"), result.stderr
+    result = cli("import-cache", "pull", cwd=second)
+    assert result.returncode == 0 and "import-cache: pulled 1 files" in result.stdout, result.stderr
+    assert files_under(second / ".cache/import") == files_under(first / ".cache/import")
+
+    (first / "config.yaml").write_text(CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
+    result = cli("import-cache", "pull", cwd=first)
+    assert result.returncode == 0 and "import.source is 'demo': no store of GitHub issues" in result.stdout

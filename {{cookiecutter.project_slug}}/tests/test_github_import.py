@@ -173,10 +173,10 @@ def test_backoff_is_exponential_bounded_and_jittered(monkeypatch):
     monkeypatch.setattr(api.time, "sleep", waits.append)
     client = api.GitHubAPI("http://127.0.0.1:9", TOKEN, "octo-org/octo-repo", max_retries=9, backoff=1.0, say=print)
 
-    def always_failing(query, variables):
+    def always_failing(url, method, payload, missing_ok=False):
         raise api.RetryableError("HTTP 502 from GitHub")
 
-    monkeypatch.setattr(client, "_post", always_failing)
+    monkeypatch.setattr(client, "_send", always_failing)
     with pytest.raises(SourceError, match="gave up after 10 attempts"):
         client.query("query", {})
     assert len(waits) == 9

@@ -9,6 +9,7 @@ from conftest import package
 from {{ cookiecutter.package_name }}.core import files
 from {{ cookiecutter.package_name }}.core.config import load_config
 from {{ cookiecutter.package_name }}.predict import Predictor
+from {{ cookiecutter.package_name }}.predict import trained as trained_model  # `trained`: the fixture
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +24,7 @@ def test_predict_scores_new_issues_as_evaluate_did(trained, monkeypatch):
     monkeypatch.chdir(trained)
     issues = raw_test_issues(trained)
     expected = {p["number"]: p for p in files.read_jsonl(trained / "reports/test_predictions.jsonl")}
-    predictor = Predictor(load_config("config.yaml"))
+    predictor = Predictor(trained_model(load_config("config.yaml")))
     texts = [row["text"] for row in files.read_jsonl("data/processed/issues.jsonl") if row["split"] == "test"]
     scores = predictor.scores(texts)
     for i, issue in enumerate(issues):
@@ -43,7 +44,7 @@ def test_predict_scores_new_issues_as_evaluate_did(trained, monkeypatch):
 
 def test_each_issue_is_encoded_once_for_all_labels(trained, monkeypatch):
     monkeypatch.chdir(trained)
-    predictor = Predictor(load_config("config.yaml"))
+    predictor = Predictor(trained_model(load_config("config.yaml")))
     calls, encode = [], predictor.encoder.encode
 
     def counted(tokens):

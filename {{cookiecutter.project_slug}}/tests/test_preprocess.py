@@ -223,3 +223,13 @@ def test_labels_added_by_bots_are_not_learned(default_config):
         21: [], 22: [], 23: [], 24: [], 25: ["bug"], 26: ["bug"], 27: [], 28: ["feature"], 29: ["bug"],
     }  # fmt: skip
     assert summary["labels_added_by_bots"] == {"bug": 6}
+
+
+def test_the_labels_the_label_command_applied_are_not_learned(default_config):
+    config = make_config(default_config, min_examples=1)
+    config = dataclasses.replace(config, label=dataclasses.replace(config.label, actor="triage-user"))
+    records = [issue(n, ["bug"]) for n in range(1, 21)]
+    records += [dict(issue(21, ["bug"]), label_events=[added("bug", "Triage-User")])]  # a PAT's account
+    with pytest.warns(UserWarning, match="not learning 1 labels added by bots"):
+        rows, _ = preprocess(config, records)
+    assert {row["number"]: row["labels"] for row in rows}[21] == []

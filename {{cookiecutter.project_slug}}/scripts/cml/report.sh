@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Write the training report into the folder $1: report.md (this run's metrics, their diff and
-# the params diff against the default branch, per-label plots) and the plots it shows.
+# Write the training report into the folder $1: report.md (this run's metrics, the promotion
+# (promotion.md in $1, when train.sh wrote it), the live precision of the applied labels (when
+# monitor ran), the metrics and params diffs against the default branch, per-label plots) and the
+# plots it shows.
 # Env: DEFAULT_BRANCH (default: main), GITHUB_SERVER_URL, GITHUB_REPOSITORY, GITHUB_RUN_ID.
 set -euo pipefail
 out="$(cd "$1" && pwd)"
@@ -25,7 +27,7 @@ diff_md() {  # `dvc metrics|params diff` against the base as a table, or why the
   rm -f "$errors"
 }
 
-report="$(python3 -c 'import yaml; print(yaml.safe_load(open("config.yaml"))["paths"]["report"])')"
+read -r report monitor < <(python3 -c 'import yaml; p = yaml.safe_load(open("config.yaml"))["paths"]; print(p["report"], p["monitor"])')
 {
   echo "# Training report"
   echo
@@ -36,6 +38,16 @@ report="$(python3 -c 'import yaml; print(yaml.safe_load(open("config.yaml"))["pa
   echo
   sed 's/^# /## /' "$report"  # the pipeline's own report: the metrics tables
   echo
+  if [[ -f "$out/promotion.md" ]]; then  # train.sh's: the gates, and whether the model went into service
+    echo "## Promotion"
+    echo
+    cat "$out/promotion.md"
+    echo
+  fi
+  if [[ -f "$monitor/report.md" ]]; then  # the live precision of the labels applied (monitor)
+    cat "$monitor/report.md"
+    echo
+  fi
   echo "## Compared with \`$base\`"
   echo
   diff_md metrics Metrics

@@ -66,11 +66,18 @@ class RemoteCheckpoints:
     """The checkpoints folder `local` and its copy for `run` on a DVC remote (default: the
     repository's default remote, with the credentials DVC is configured with)."""
 
-    def __init__(self, local: str | Path, run: str | None = None, remote: str | None = None):
+    def __init__(
+        self,
+        local: str | Path,
+        run: str | None = None,
+        remote: str | None = None,
+        kind: str = "checkpoints",
+        fresh: str = "training starts from the beginning",
+    ):
         from dvc.config import NoRemoteError
         from dvc.repo import Repo
 
-        self.local = Path(local)
+        self.local, self.kind, self.fresh = Path(local), kind, fresh  # what is kept, and what a miss means
         self.run = run or run_name()
         if not RUN.fullmatch(self.run):
             raise SyncError(f"checkpoints --run: expected letters, digits, '.', '_' or '-'; found {self.run!r}")
@@ -121,7 +128,7 @@ class RemoteCheckpoints:
         named = {info["sha256"] for info in manifest["files"].values()}
         for digest in present - named:  # earlier checkpoints, now replaced
             self.fs.rm(self._path("objects", digest))
-        return f"checkpoints: pushed {len(files)} files ({_size(sent)} uploaded) to {self.url}"
+        return f"{self.kind}: pushed {len(files)} files ({_size(sent)} uploaded) to {self.url}"
 
     def _snapshot(self, staging: Path) -> dict[str, tuple[Path, str, int]]:
         """rel path -> (a hard link frozen now, its sha256, size). Training replaces checkpoint files by
@@ -152,7 +159,7 @@ class RemoteCheckpoints:
         """Bring this run's checkpoints from the remote; a damaged set is left out with a warning."""
         manifest = self._manifest()
         if not manifest:
-            return f"checkpoints: none for run {self.run} on the remote; training starts from the beginning"
+            return f"{self.kind}: none for run {self.run} on the remote; {self.fresh}"
         self.local.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.local, prefix=".pull-") as staging:
             fetched = []
@@ -180,13 +187,11 @@ class RemoteCheckpoints:
                     tmp.unlink(missing_ok=True)
                     raise
         total = sum(info["size"] for info in manifest["files"].values())
-        return f"checkpoints: pulled {len(fetched)} files ({_size(total)}) of run {self.run} from {self.url}"
+        return f"{self.kind}: pulled {len(fetched)} files ({_size(total)}) of run {self.run} from {self.url}"
 
     def _damaged(self, why: str) -> str:
-        print(
-            f"warning: checkpoints of run {self.run} on the remote are damaged ({why}): not resuming", file=sys.stderr
-        )
-        return f"checkpoints: none usable for run {self.run}; training starts from the beginning"
+        print(f"warning: {self.kind} of run {self.run} on the remote are damaged ({why}): not used", file=sys.stderr)
+        return f"{self.kind}: none usable for run {self.run}; {self.fresh}"
 
     def clear(self) -> str:
         try:
@@ -194,9 +199,9 @@ class RemoteCheckpoints:
         except FileNotFoundError:
             paths = []
         if not paths:
-            return f"checkpoints: none for run {self.run} on the remote"
+            return f"{self.kind}: none for run {self.run} on the remote"
         self.fs.rm(paths)  # file by file: not every storage removes a folder (a prefix) recursively
-        return f"checkpoints: removed {self.url}"
+        return f"{self.kind}: removed {self.url}"
 
     def push_every(self, seconds: float) -> None:
         """Push every `seconds` until stopped (SIGTERM); a failed push is a warning, the next one retries."""

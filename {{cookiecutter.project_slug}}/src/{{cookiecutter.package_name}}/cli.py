@@ -67,6 +67,79 @@ def _checkpoints(config: Config, args) -> str | None:
     return getattr(remote, args.action)()
 
 
+def _import_cache_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["pull", "push"], help="bring or send the importer's store of issues")
+    p.add_argument("--remote", help="the DVC remote (default: the default remote)")
+
+
+def _import_cache(config: Config, args) -> str | None:
+    from .checkpoint_sync import RemoteCheckpoints
+
+    if config.import_.source != "github":
+        return f"import-cache: import.source is {config.import_.source!r}: no store of GitHub issues to keep"
+    remote = RemoteCheckpoints(
+        config.import_.github.cache_dir, "import-cache", args.remote, "import-cache", "the import fetches every issue"
+    )
+    return getattr(remote, args.action)()
+
+
+def _check_gates(config: Config, args) -> str:
+    from . import gates
+    from .core import files
+    from .predict import trained
+
+    model = trained(config)
+    checked = gates.gates(config, gates.deployed_metrics(files.read_json(model.metrics), model.deployed()))
+    print(gates.table(checked), end="")
+    missed = gates.missed(checked)
+    if missed:
+        raise gates.GatesMissed(
+            f"{len(missed)} of {len(checked)} gates missed: " + ", ".join(g.describe() for g in missed)
+        )
+    return f"all {len(checked)} gates met" if checked else ""
+
+
+def _promote(config: Config, args) -> str:
+    from .promote import promote, rollback
+
+    return rollback(config) if args.command == "rollback" else promote(config)
+
+
+def _label_arguments(p: argparse.ArgumentParser) -> None:
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--issues", metavar="NUMBERS", help="issue numbers and ranges, e.g. 120-180,201 (dry run unless --apply)"
+    )
+    which.add_argument(
+        "--sweep", action="store_true", help="the open issues updated since the last sweep (applies unless --dry-run)"
+    )
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--apply", action="store_true", help="write the labels (or comments) to GitHub")
+    mode.add_argument("--dry-run", action="store_true", help="print the plan; write nothing to GitHub")
+    p.add_argument("--plan", metavar="FILE", help="also write the plan as JSON to FILE")
+
+
+def _label(config: Config, args) -> str:
+    from .issues.github import connect
+    from .label import parse_issues, run
+
+    numbers = parse_issues(args.issues) if args.issues else None
+    apply = args.apply or (args.sweep and not args.dry_run)
+    api = connect(
+        config.import_.github,
+        "`label` reads and writes GitHub issues",
+        purpose="labelling",
+        again="Run `label` again: done issues are skipped.",
+    )
+    return run(config, api, numbers, apply, args.plan)
+
+
+def _monitor(config: Config, args) -> str:
+    from .monitor import report
+
+    return report(config)
+
+
 COMMANDS = {
     "check-config": Command("validate config.yaml and list the labels", action=_check_config),
     "import-issues": Command("stage import_issues: read the issues into data/raw", stage="import_issues"),
@@ -78,6 +151,18 @@ COMMANDS = {
     "predict": Command(
         "label new issues; prints one JSON line per issue", action=_predict, arguments=_predict_arguments
     ),
+    "import-cache": Command(
+        "the importer's store of GitHub issues to/from the DVC remote, so that cloud runs re-import only changes",
+        action=_import_cache,
+        arguments=_import_cache_arguments,
+    ),
+    "check-gates": Command(
+        "the trained model against config.yaml's evaluate.gates: met or missed", action=_check_gates
+    ),
+    "promote": Command("put the trained model in service for `label`, if it passes its gates", action=_promote),
+    "rollback": Command("put the previously promoted model back in service", action=_promote),
+    "label": Command("apply the promoted model's labels to GitHub issues", action=_label, arguments=_label_arguments),
+    "monitor": Command("live precision of the applied labels, from GitHub's label timeline", action=_monitor),
     "checkpoints": Command(
         "training checkpoints to/from the DVC remote, for cloud runs that resume",
         action=_checkpoints,

@@ -52,7 +52,7 @@ def score_rows(slug: str, by_split: dict[str, list[dict]], scores: dict[str, np.
     """One label's scores of each split's issues, as the score files hold them: what evaluate reads
     instead of re-running a model."""
     return [
-        {"label": slug, "split": split, "number": row["number"], "score": round(float(score), 6)}
+        {"label": slug, "split": split, "number": row["number"], "score": round(float(score), 8)}
         for split in scores
         for row, score in zip(by_split[split], scores[split])
     ]

@@ -1,31 +1,90 @@
-"""The one prediction path: new issues -> the score of every label and the labels applied, at the
-thresholds evaluate chose or at a chosen precision. Text is normalised as preprocess normalised
-it, each issue is encoded once for all labels, and scores are blended as evaluate blended them."""
+"""The one prediction path (the predict command, label, serve, promote's consistency check): new
+issues -> the score of every label and the labels applied, at the thresholds evaluate chose or at a
+chosen precision. Text is normalised as preprocess normalised it, each issue is encoded once for all
+labels, and scores are blended as evaluate blended them.
+
+A model is a set of files (`Model`): the pipeline's outputs where config.yaml's paths put them
+(`trained`), or a promoted copy of them in one folder (`Model.at`), which also carries the text rules
+and encoder layout it was trained with, so that it predicts the same whatever config.yaml says now."""
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from . import baseline
 from .core import files
-from .core.config import Config
+from .core.config import Config, EncoderConfig, TextConfig
 from .core.errors import PipelineError
 from .evaluate import blend
 from .text import normalise
+
+# A promoted model's folder: the pipeline outputs it copies, and what it adds
+LAYOUT = {
+    "encoder": "encoder",
+    "classifiers": "classifiers",
+    "baseline": "baseline",
+    "thresholds": "thresholds.json",
+    "metrics": "metrics.json",
+    "predictions": "test_predictions.jsonl",
+}
+MODEL_CARD = "model.json"  # version, settings, what it was promoted with
 
 
 class PredictError(PipelineError):
     """Prediction cannot run; the message says what is missing."""
 
 
-def deployed(config: Config) -> dict:
-    """What evaluate chose to deploy (paths.thresholds): the model, its blend weight and each label's thresholds."""
-    path = Path(config.paths.thresholds)
-    if not path.is_file():
-        raise PredictError(f"{path} not found; expected trained models: run `dvc repro` first")
-    return files.read_json(path)
+@dataclass(frozen=True)
+class Model:
+    """The files of one model, and how issues become its input."""
+
+    encoder: Path
+    classifiers: Path
+    baseline: Path
+    thresholds: Path
+    metrics: Path
+    predictions: Path
+    text: TextConfig
+    layout: EncoderConfig
+    version: str | None = None  # a promoted model's (see promote.py)
+
+    @classmethod
+    def at(cls, folder: str | Path) -> Model:
+        """A promoted model's folder."""
+        folder = Path(folder)
+        card = folder / MODEL_CARD
+        if not card.is_file():
+            raise PredictError(f"{folder}: no promoted model ({MODEL_CARD} not found); expected `promote` to have run")
+        info = files.read_json(card)
+        return cls(
+            **{key: folder / name for key, name in LAYOUT.items()},
+            text=TextConfig(**info["text"]),
+            layout=EncoderConfig(**info["encoder"]),
+            version=info["version"],
+        )
+
+    def deployed(self) -> dict:
+        """What evaluate chose to deploy: the model, its blend weight and each label's thresholds."""
+        if not self.thresholds.is_file():
+            raise PredictError(f"{self.thresholds} not found; expected trained models: run `dvc repro` first")
+        return files.read_json(self.thresholds)
+
+    def settings(self) -> dict:
+        return {"text": dataclasses.asdict(self.text), "encoder": dataclasses.asdict(self.layout)}
+
+
+def trained(config: Config) -> Model:
+    """The pipeline's outputs, read as config.yaml says."""
+    paths = config.paths
+    return Model(
+        **{key: Path(getattr(paths, key)) for key in LAYOUT},
+        text=config.preprocess.text,
+        layout=config.encoder,
+    )
 
 
 def threshold_key(saved: dict, precision: float | None) -> str | None:
@@ -39,31 +98,35 @@ def threshold_key(saved: dict, precision: float | None) -> str | None:
 
 
 class Predictor:
-    """The trained models (encoder, heads, baselines, thresholds), loaded once."""
+    """A model's encoder, heads, baselines and thresholds, loaded once."""
 
-    def __init__(self, config: Config, saved: dict | None = None):
+    def __init__(self, model: Model, saved: dict | None = None):
         from .classifier import Head
         from .encoder import Encoder
 
-        saved = saved or deployed(config)
-        self.config, self.thresholds, self.weight = config, saved["labels"], saved["baseline_weight"]
-        self.encoder = Encoder(config.paths.encoder, config.encoder)
-        self.heads = {slug: Head(Path(config.paths.classifiers) / slug) for slug in self.thresholds}
+        saved = saved or model.deployed()
+        self.model, self.thresholds, self.weight = model, saved["labels"], saved["baseline_weight"]
+        self.encoder = Encoder(model.encoder, model.layout)
+        self.heads = {slug: Head(model.classifiers / slug) for slug in self.thresholds}
         for slug, head in self.heads.items():
-            trained = {key: head.meta.get(key) for key in self.encoder.layout()}
-            if head.model is not None and trained != self.encoder.layout():
+            used = {key: head.meta.get(key) for key in self.encoder.layout()}
+            if head.model is not None and used != self.encoder.layout():
                 raise PredictError(
-                    f"{config.paths.classifiers}/{slug}: trained with encoder {trained}; config.yaml's `encoder` "
+                    f"{model.classifiers}/{slug}: trained with encoder {used}; config.yaml's `encoder` "
                     f"says {self.encoder.layout()}: run `dvc repro` to retrain"
                 )
         self.baselines = {
-            slug: baseline.load(Path(config.paths.baseline) / f"{slug}.pkl") for slug in self.thresholds if self.weight
+            slug: baseline.load(model.baseline / f"{slug}.pkl") for slug in self.thresholds if self.weight
         }
+
+    def normalise(self, issues: list[dict]) -> list[str]:
+        """Model text of issues ({title, body}), as preprocess made it of the training issues."""
+        return [normalise(issue.get("title") or "", issue.get("body") or "", self.model.text) for issue in issues]
 
     def scores(self, texts: list[str]) -> dict[str, np.ndarray]:
         """slug -> the deployed model's score of each (normalised) text."""
         tokens = self.encoder.tokenize(texts)
-        vectors = self.encoder.encode(tokens) if self.config.encoder.frozen else None  # once for all labels
+        vectors = self.encoder.encode(tokens) if self.model.layout.frozen else None  # once for all labels
         scores = {}
         for slug, head in self.heads.items():
             scores[slug] = head.scores(tokens, vectors)
@@ -74,12 +137,10 @@ class Predictor:
     def predict(self, issues: list[dict], key: str | None = None) -> list[dict]:
         """Per issue: its number, every label's score (by GitHub name) and the labels applied, at the
         deployed thresholds or at precision level `key` (see threshold_key)."""
-        text = self.config.preprocess.text
-        texts = [normalise(issue.get("title", ""), issue.get("body", ""), text) for issue in issues]
         results = [{"number": issue.get("number"), "scores": {}, "labels": []} for issue in issues]
         if not issues:
             return results
-        for slug, scores in self.scores(texts).items():
+        for slug, scores in self.scores(self.normalise(issues)).items():
             info = self.thresholds[slug]
             threshold = info["threshold"] if key is None else info["by_precision"][key]
             for result, score in zip(results, scores):
@@ -90,6 +151,7 @@ class Predictor:
 
 
 def predict(config: Config, issues: list[dict], precision: float | None = None) -> list[dict]:
-    saved = deployed(config)
+    model = trained(config)
+    saved = model.deployed()
     key = threshold_key(saved, precision)  # a bad level is answered before TensorFlow loads
-    return Predictor(config, saved).predict(issues, key)
+    return Predictor(model, saved).predict(issues, key)

@@ -7,6 +7,7 @@ vscode classifier: a bot's guess is not a person's judgement to learn from.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 import warnings
@@ -71,7 +72,7 @@ def preprocess(config: Config, records: list[dict]) -> tuple[list[dict], dict]:
     """Rows {number, text, labels (slugs), split} and a summary of the labels and splits."""
     index = label_index(config)
     slugs = config.label_slugs()
-    bots = bot_matcher(config.preprocess.bots)
+    bots = bot_matcher([*config.preprocess.bots, config.label.actor])  # never learn from the model's own labels
     rows = []
     by_bots = Counter()
     for record in records:
@@ -159,8 +160,10 @@ def _assign_splits(config: Config, rows: list[dict], labelled: list[dict]) -> No
 
 
 def _summary(config: Config, rows: list[dict], dropped: list[str], counts: Counter) -> dict:
-    """Issues per split, and per label and split (a dropped label's too, as they were before dropping)."""
+    """Issues per split, and per label and split (a dropped label's too, as they were before dropping);
+    and the text rules, which a promoted model carries so that it normalises new issues the same way."""
     return {
+        "text": dataclasses.asdict(config.preprocess.text),
         "splits": dict(sorted(Counter(row["split"] for row in rows).items())),
         "labels": {
             slug: {

@@ -203,13 +203,82 @@ class BaselineConfig:
     c: float = field(metadata={"min_exclusive": 0})
 
 
+def _share(**metadata):
+    return field(metadata={"min": 0, "max": 1, **metadata})
+
+
+@dataclass(frozen=True)
+class Minimums:
+    """Test metrics a model must reach (null: no minimum)."""
+
+    precision: float | None = _share()
+    recall: float | None = _share()
+    f1: float | None = _share()
+    average_precision: float | None = _share()
+
+
+@dataclass(frozen=True)
+class LabelMinimums:
+    """One label's own minimums: only the metrics it names."""
+
+    precision: float | None = _share(optional=True)
+    recall: float | None = _share(optional=True)
+    f1: float | None = _share(optional=True)
+    average_precision: float | None = _share(optional=True)
+
+
+@dataclass(frozen=True)
+class GatesConfig:
+    """What the deployed model must reach on test to be promoted: on the macro average, on every
+    label, and a label's own minimums (over every_label's)."""
+
+    macro: Minimums
+    every_label: Minimums
+    per_label: dict[str, LabelMinimums]
+
+
 @dataclass(frozen=True)
 class EvaluateConfig:
-    """How thresholds are chosen on val, and how much of the baseline prediction blends in."""
+    """How thresholds are chosen on val, how much of the baseline prediction blends in, and the
+    gates of promotion."""
 
     threshold_policy: Literal["max_f1", "target_precision"]
     target_precision: float = field(metadata={"min": 0, "max": 1})
     baseline_weight: float = field(metadata={"min": 0, "max": 1})
+    gates: GatesConfig
+    max_regression: float = field(metadata={"min": 0, "max": 1})
+
+
+@dataclass(frozen=True)
+class LabelTarget:
+    target_precision: float = field(metadata={"min": 0.5, "max": 0.95})
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    days: int = field(metadata={"min": 1})
+    margin: float = field(metadata={"min": 0, "max": 1})
+    min_applied: int = field(metadata={"min": 1})
+
+
+@dataclass(frozen=True)
+class LabelConfig:
+    """The `label` command: which labels the promoted model applies on GitHub, and how."""
+
+    target_precision: float = field(metadata={"min": 0.5, "max": 0.95})
+    per_label: dict[str, LabelTarget]
+    max_labels: int = field(metadata={"min": 1})
+    default_label: str | None
+    skip_labelled: bool
+    mode: Literal["apply", "comment"]
+    actor: str
+    state_file: str
+    first_sweep_days: int = field(metadata={"min": 0})
+    monitor: MonitorConfig
+
+    def target(self, slug: str) -> float:
+        own = self.per_label.get(slug)
+        return own.target_precision if own else self.target_precision
 
 
 @dataclass(frozen=True)
@@ -236,6 +305,8 @@ class PathsConfig:
     plots: str
     report: str
     checkpoints: str
+    promoted: str
+    monitor: str
 
 
 @dataclass(frozen=True)
@@ -249,6 +320,7 @@ class Config:
     classifier: ClassifierConfig
     baseline: BaselineConfig
     evaluate: EvaluateConfig
+    label: LabelConfig
     accelerator: AcceleratorConfig
     paths: PathsConfig
 
@@ -456,6 +528,24 @@ def _check_overrides(config: Config, slug: str, overrides: dict, reader: _Reader
             reader.fail(path, f"unknown key; {hint}expected one of {', '.join(allowed)}{moved}")
 
 
+def _check_deployment(config: Config, reader: _Reader) -> None:
+    """Per-label settings name configured labels; target precisions are the levels evaluate stores."""
+    for path, mapping in (("evaluate.gates.per_label", config.evaluate.gates.per_label),
+                          ("label.per_label", config.label.per_label)):  # fmt: skip
+        for slug in mapping:
+            if slug not in config.labels:
+                reader.fail(f"{path}.{slug}", f"unknown label; expected a slug of `labels`: {', '.join(config.labels)}")
+    targets = [("label.target_precision", config.label.target_precision)]
+    targets += [
+        (f"label.per_label.{slug}.target_precision", t.target_precision) for slug, t in config.label.per_label.items()
+    ]
+    for path, value in targets:
+        if abs(value * 20 - round(value * 20)) > 1e-9:
+            reader.fail(
+                path, f"expected a multiple of 0.05 (the levels evaluate stores: 0.50 ... 0.95); found {value!r}"
+            )
+
+
 def _check_hyperparams(config: Config, reader: _Reader) -> None:
     for name, hp in config.classifier.tuning.hyperparams.items():
         path = f"classifier.tuning.hyperparams.{name}.tuning"
@@ -518,6 +608,7 @@ def load_config(path: str | Path = "config.yaml") -> Config:
         _check_labels(config, reader)
         _check_hyperparams(config, reader)
         _check_import(config, reader)
+        _check_deployment(config, reader)
     if reader.problems:
         raise ConfigError([f"{path}: {problem}" for problem in reader.problems])
     return config

@@ -1,5 +1,5 @@
-"""GitHub's GraphQL endpoint over plain HTTP (the standard library's urllib): the token, the rate
-limits, retries, and errors a user can act on.
+"""GitHub's GraphQL endpoint (the import) and REST API (the label command) over plain HTTP (the
+standard library's urllib): the token, the rate limits, retries, and errors a user can act on.
 
 - Primary rate limit: every answer carries `x-ratelimit-remaining` and `x-ratelimit-reset`
   (epoch seconds). When fewer than LOW_BUDGET points remain, the client waits for the reset
@@ -10,8 +10,9 @@ limits, retries, and errors a user can act on.
 - 5xx answers, dropped or reset connections, timeouts, cut or malformed JSON bodies and pages
   with missing fields are retried with exponential backoff and full jitter, at most
   `max_retries` times per request, each wait at most MAX_BACKOFF seconds.
-- 401 (bad token), 403 without a rate limit (no access), 404 (wrong API URL) and a repository
-  GitHub cannot resolve (wrong repo) fail at once, with a message that says which.
+- 401 (bad token), 403 without a rate limit (no access; on a write: no `issues: write`), 404 (wrong
+  API URL) and a repository GitHub cannot resolve (wrong repo) fail at once, with a message that
+  says which.
 
 The token goes into the Authorization header and nowhere else: no message prints a header.
 """
@@ -74,7 +75,7 @@ def duration(seconds: float) -> str:
 
 
 class GitHubAPI:
-    """One repository's GraphQL queries, answered or failed with a SourceError."""
+    """One repository's GraphQL queries and REST calls, answered or failed with a SourceError."""
 
     def __init__(
         self,
@@ -86,12 +87,15 @@ class GitHubAPI:
         max_retries: int = 8,
         backoff: float = 1.0,
         say: Callable[[str], None] = say_on_stderr,
+        purpose: str = "GitHub import",
+        again: str = "Run the import again to resume from its checkpoint.",
     ):
         self.endpoint = graphql_url(api_url)
+        self.root = api_url.rstrip("/")
         self._token = token
         self.repo = repo
         self.timeout, self.max_retries, self.backoff = timeout, max_retries, backoff
-        self.say = say
+        self.say, self.purpose, self.again = say, purpose, again
         self.remaining: int | None = None  # points left, from the last answer's headers
         self.reset_at: float | None = None  # epoch seconds
         self.requests = 0
@@ -99,11 +103,33 @@ class GitHubAPI:
 
     def query(self, query: str, variables: dict, parse: Callable[[dict], object] = lambda data: data):
         """parse(data) of the query's answer; `parse` raises RetryableError on a page it cannot use."""
+        payload = json.dumps({"query": query, "variables": variables}).encode("utf-8")
+        return self._retrying(lambda: parse(self._data(self._send(self.endpoint, "POST", payload)[0])))
+
+    def rest(self, method: str, path: str, body: dict | None = None, missing_ok: bool = False):
+        """The JSON answer of a REST call (`path` under the API root, e.g. /repos/o/r/issues/1) and the
+        URL of its next page (None on the last); (None, None) for 404 or 410 when `missing_ok`."""
+        return self._rest(method, self.root + path, body, missing_ok)
+
+    def next_page(self, url: str):
+        """The JSON answer at a `next` link, and the link after it."""
+        return self._rest("GET", url, None, False)
+
+    def _rest(self, method: str, url: str, body: dict | None, missing_ok: bool):
+        payload = None if body is None else json.dumps(body).encode("utf-8")
+
+        def attempt():
+            raw, headers = self._send(url, method, payload, missing_ok)
+            return (None, None) if raw is None else (_json(raw, self.say), _next_page(headers))
+
+        return self._retrying(attempt)
+
+    def _retrying(self, attempt: Callable[[], object]):
         failures = 0
         while True:
             self._mind_budget()
             try:
-                return parse(self._post(query, variables))
+                return attempt()
             except RateLimited as limit:
                 failures = self._count(failures, str(limit))
                 self._wait(limit.seconds, f"{limit}: waiting {duration(limit.seconds)}")
@@ -116,9 +142,8 @@ class GitHubAPI:
         failures += 1
         if failures > self.max_retries:
             raise SourceError(
-                f"GitHub import of {self.repo}: {reason}; gave up after {failures} attempts "
-                f"(import.github.max_retries is {self.max_retries}). Run the import again to resume "
-                "from its checkpoint."
+                f"{self.purpose} of {self.repo}: {reason}; gave up after {failures} attempts "
+                f"(import.github.max_retries is {self.max_retries}). {self.again}"
             ) from None
         return failures
 
@@ -138,19 +163,12 @@ class GitHubAPI:
             self._wait(seconds, f"rate limit: {self.remaining} points left; waiting {duration(seconds)} until {at}")
         self.remaining = None
 
-    def _post(self, query: str, variables: dict) -> dict:
-        payload = json.dumps({"query": query, "variables": variables}).encode("utf-8")
-        request = urllib.request.Request(
-            self.endpoint,
-            data=payload,
-            method="POST",
-            headers={
-                "Authorization": f"bearer {self._token}",
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-                "User-Agent": USER_AGENT,
-            },
-        )
+    def _send(self, url: str, method: str, payload: bytes | None, missing_ok: bool = False):
+        """(body, headers) of a successful answer; (None, headers) of a 404 or 410 when `missing_ok`."""
+        headers = {"Authorization": f"bearer {self._token}", "Accept": "application/json", "User-Agent": USER_AGENT}
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        request = urllib.request.Request(url, data=payload, method=method, headers=headers)
         self.requests += 1
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
@@ -163,11 +181,13 @@ class GitHubAPI:
                 raw = b""
         except (OSError, http.client.HTTPException) as error:  # refused, reset, timed out, cut short
             reason = getattr(error, "reason", None) or error.__class__.__name__
-            raise RetryableError(f"no complete answer from {self.endpoint} ({reason})") from None
+            raise RetryableError(f"no complete answer from {urllib.parse.urlsplit(url).netloc} ({reason})") from None
         self._note_budget(headers)
-        if status != 200:
-            self._fail_on_status(status, headers, raw)
-        return self._data(raw)
+        if missing_ok and status in (404, 410):
+            return None, headers
+        if not 200 <= status < 300:
+            self._fail_on_status(status, headers, raw, method, url)
+        return raw, headers
 
     def _note_budget(self, headers) -> None:
         try:
@@ -181,7 +201,7 @@ class GitHubAPI:
             return SECONDARY_WAIT
         return self.reset_at - time.time() + self.backoff
 
-    def _fail_on_status(self, status: int, headers, raw: bytes) -> None:
+    def _fail_on_status(self, status: int, headers, raw: bytes, method: str, url: str) -> None:
         message = _message(raw)
         if status == 401:
             raise SourceError(
@@ -196,6 +216,12 @@ class GitHubAPI:
                 raise RateLimited(self._until_reset(), f"primary rate limit exhausted (HTTP {status})")
             if status == 429 or "rate limit" in message.lower():
                 raise RateLimited(SECONDARY_WAIT, f"secondary rate limit (HTTP {status})")
+            if method != "GET" and url != self.endpoint:
+                raise SourceError(
+                    f"no permission to write: GitHub answered 403 Forbidden ({message}) to {method} "
+                    f"{urllib.parse.urlsplit(url).path}; expected a GITHUB_TOKEN with `issues: write` on {self.repo} "
+                    "(a workflow: `permissions: issues: write`; a fine-grained token: Issues read and write)"
+                )
             raise SourceError(
                 f"no access: GitHub answered 403 Forbidden ({message}); expected a GITHUB_TOKEN allowed to read "
                 f"the issues of {self.repo} (a classic token needs the `repo` scope for a private repository, "
@@ -203,23 +229,16 @@ class GitHubAPI:
             )
         if status == 404:
             raise SourceError(
-                f"wrong repo or API URL: 404 Not Found from {self.endpoint}; expected import.github.api_url to be "
+                f"wrong repo or API URL: 404 Not Found from {url}; expected import.github.repo to be an existing "
+                "repository the token can read, and import.github.api_url "
                 "the API root (https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise)"
             )
         if status >= 500:
             raise RetryableError(f"HTTP {status} from GitHub ({message})")
-        raise SourceError(f"GitHub answered HTTP {status} ({message}) to the query for {self.repo}")
+        raise SourceError(f"GitHub answered HTTP {status} ({message}) to {method} {urllib.parse.urlsplit(url).path}")
 
     def _data(self, raw: bytes) -> dict:
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as error:
-            self.say(f"warning: invalid UTF-8 in GitHub's answer (byte {error.start}); replaced by U+FFFD")
-            text = raw.decode("utf-8", errors="replace")
-        try:
-            body = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise RetryableError(f"malformed JSON from GitHub ({error.msg} at character {error.pos})") from None
+        body = _json(raw, self.say)
         if not isinstance(body, dict):
             raise RetryableError(f"malformed answer from GitHub: expected a JSON object; found {type(body).__name__}")
         errors = [e for e in body.get("errors") or [] if isinstance(e, dict)]
@@ -249,6 +268,27 @@ class NotFound(SourceError):
             "expected import.github.repo to be owner/name of an existing repository (a private one needs "
             "a token with access to it)"
         )
+
+
+def _json(raw: bytes, say: Callable[[str], None]):
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        say(f"warning: invalid UTF-8 in GitHub's answer (byte {error.start}); replaced by U+FFFD")
+        text = raw.decode("utf-8", errors="replace")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RetryableError(f"malformed JSON from GitHub ({error.msg} at character {error.pos})") from None
+
+
+def _next_page(headers) -> str | None:
+    """The rel="next" URL of a Link header (REST paging), if any."""
+    for part in (headers.get("link") or "").split(","):
+        url, _, rel = part.partition(";")
+        if 'rel="next"' in rel:
+            return url.strip().strip("<>")
+    return None
 
 
 def _message(raw: bytes) -> str:

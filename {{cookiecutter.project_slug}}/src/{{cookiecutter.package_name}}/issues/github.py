@@ -112,13 +112,21 @@ REQUIRED = ("number", "title", "state", "createdAt", "updatedAt", "labels", "tim
 
 def import_issues(options: GithubImport, say: Callable[[str], None] = say_on_stderr) -> list[dict]:
     """The repository's issues as of `options.until`, after bringing the store up to date."""
+    api = connect(options, "import.source is 'github'", say)
+    issues = fetch(api, IssueStore(store_folder(options)), options.page_size, say)
+    until = None if options.until is None else parse_time(options.until)
+    return [as_of(issues[number], until) for number in sorted(issues) if _created_by(issues[number], until)]
+
+
+def connect(options: GithubImport, why: str, say: Callable[[str], None] = say_on_stderr, **kwargs) -> GitHubAPI:
+    """A client of options.repo, with the token from GITHUB_TOKEN (never from config.yaml)."""
     token = os.environ.get("GITHUB_TOKEN", "").strip()
     if not token:
         raise SourceError(
-            "import.source is 'github' but GITHUB_TOKEN is not set; expected a GitHub token in the environment "
+            f"{why}, but GITHUB_TOKEN is not set; expected a GitHub token in the environment "
             "(never in config.yaml), e.g. `export GITHUB_TOKEN=$(gh auth token)`"
         )
-    api = GitHubAPI(
+    return GitHubAPI(
         options.api_url,
         token,
         options.repo,
@@ -126,10 +134,8 @@ def import_issues(options: GithubImport, say: Callable[[str], None] = say_on_std
         max_retries=options.max_retries,
         backoff=options.backoff_seconds,
         say=say,
+        **kwargs,
     )
-    issues = fetch(api, IssueStore(store_folder(options)), options.page_size, say)
-    until = None if options.until is None else parse_time(options.until)
-    return [as_of(issues[number], until) for number in sorted(issues) if _created_by(issues[number], until)]
 
 
 def store_folder(options: GithubImport) -> Path:

@@ -34,6 +34,8 @@ def _model_metrics(scored: dict, slugs: list[str], val: list[dict], test: list[d
     truth = np.stack([targets(test, slug) for slug in slugs], axis=1)
     chosen = np.stack([ev.predicted(test_scores[s], per_label[s]["threshold"]) for s in slugs], axis=1)
     metrics = {"labels": per_label, **ev.averages(truth, chosen)}
+    measured = [m["average_precision"] for m in per_label.values() if m["average_precision"] is not None]
+    metrics["macro"]["average_precision"] = float(np.mean(measured)) if measured else None  # a gate can use it
     single = ev.single_label([row["labels"] for row in test], test_scores)
     if single:
         metrics["single_label"] = single
