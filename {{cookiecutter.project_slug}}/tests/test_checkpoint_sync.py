@@ -1,16 +1,22 @@
-"""Training checkpoints through the DVC remote (checkpoint_sync.py), on a real DVC remote in a
-local folder: a push is whole or not at all, a pull checks every hash, a run never sees another's.
-(The template's tests run the same commands against emulators of GCS, Azure Blob and S3.)"""
+"""Training checkpoints, and the importer's store of issues, through the DVC remote
+(checkpoint_sync.py), on a real DVC remote in a local folder: a push is whole or not at all, a pull
+checks every hash, a run never sees another's. (The template's tests run the same commands against
+emulators of GCS, Azure Blob and S3.)"""
 
 import json
 import subprocess
 import sys
 
 import pytest
+import yaml
 
 from conftest import CONFIG_PATH as CONFIG
-from conftest import package
+from conftest import package, set_keys
+from fake_github import TOKEN, FakeGitHub, synthetic_issues
 from {{ cookiecutter.package_name }}.checkpoint_sync import RemoteCheckpoints, SyncError
+from {{ cookiecutter.package_name }}.core import files
+
+PACKAGE = "{{ cookiecutter.package_name }}"
 
 
 def repository(folder, remote):
@@ -31,8 +37,9 @@ def machines(tmp_path, monkeypatch):
     return first, second, remote
 
 
-def cli(*args, cwd):
-    return package("{{ cookiecutter.package_name }}", *args, cwd=cwd)
+def cli(*args, cwd, module=False):
+    """The package's command (or, `module`, another module of it), with the stand-in GitHub's token."""
+    return package(*(args if module else (PACKAGE, *args)), cwd=cwd, env={"GITHUB_TOKEN": TOKEN})
 
 
 def files_under(folder):
@@ -110,21 +117,33 @@ def test_a_run_name_is_a_plain_name(machines):
         RemoteCheckpoints(".checkpoints", "../other")
 
 
-def test_the_importers_store_travels_through_the_remote(machines, monkeypatch):
-    """`import-cache push` / `pull`: a cloud run re-imports only the issues changed since the last."""
+def test_the_importers_store_travels_through_the_remote(machines):
+    """`import-cache push` / `pull`, as scripts/cml/train.sh runs them: the next machine's import
+    fetches only the issues changed since the last (GitHub's stand-in, over HTTP)."""
     first, second, _ = machines
-    for machine in (first, second):
-        config = machine / "config.yaml"
-        text = CONFIG.read_text(encoding="utf-8").replace("source: demo", "source: github")
-        config.write_text(text, encoding="utf-8")
-    store = first / ".cache/import/api.github.com/octo-org/octo-repo"
-    store.mkdir(parents=True)
-    (store / "issues.jsonl").write_text('{"number": 1}\n')
-    result = cli("import-cache", "push", cwd=first)
-    assert result.returncode == 0 and result.stdout.startswith("import-cache: pushed 1 files"), result.stderr
-    result = cli("import-cache", "pull", cwd=second)
-    assert result.returncode == 0 and "import-cache: pulled 1 files" in result.stdout, result.stderr
-    assert files_under(second / ".cache/import") == files_under(first / ".cache/import")
+    with FakeGitHub(synthetic_issues(300, seed=3, big_body=10_000)) as server:
+        for machine in (first, second):
+            github = {"import.source": "github", "import.github.api_url": server.url, "import.github.repo": server.repo}
+            data = set_keys(yaml.safe_load(CONFIG.read_text(encoding="utf-8")), github)
+            (machine / "config.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+        assert "none for run import-cache" in cli("import-cache", "pull", cwd=first).stdout
+        assert cli(f"{PACKAGE}.stages.import_issues", cwd=first, module=True).returncode == 0
+        every = len(server.variables)
+        result = cli("import-cache", "push", cwd=first)
+        assert result.returncode == 0 and result.stdout.startswith("import-cache: pushed"), result.stderr
+
+        edited = min(server.issues)
+        server.edit(edited, title="Edited since the last run")
+        asked = len(server.variables)
+        result = cli("import-cache", "pull", cwd=second)
+        assert result.returncode == 0 and "import-cache: pulled" in result.stdout, result.stderr
+        assert cli(f"{PACKAGE}.stages.import_issues", cwd=second, module=True).returncode == 0
+        queries = server.variables[asked:]
+        assert queries[0]["since"] and len(queries) < every / 2  # only what changed (and an overlap)
+    first_issues = files.read_jsonl(first / "data/raw/issues.jsonl")
+    second_issues = files.read_jsonl(second / "data/raw/issues.jsonl")
+    assert len(second_issues) == len(first_issues) == 300
+    assert [i["title"] for i in second_issues if i["number"] == edited] == ["Edited since the last run"]
 
     (first / "config.yaml").write_text(CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
     result = cli("import-cache", "pull", cwd=first)

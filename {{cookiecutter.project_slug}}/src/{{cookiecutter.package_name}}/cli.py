@@ -125,13 +125,9 @@ def _label(config: Config, args) -> str:
 
     numbers = parse_issues(args.issues) if args.issues else None
     apply = args.apply or (args.sweep and not args.dry_run)
-    api = connect(
-        config.import_.github,
-        "`label` reads and writes GitHub issues",
-        purpose="labelling",
-        again="Run `label` again: done issues are skipped.",
-    )
-    return run(config, api, numbers, apply, args.plan)
+    options = config.import_.github
+    why, again = "`label` reads and writes GitHub issues", "Run `label` again: done issues are skipped."
+    return run(config, lambda: connect(options, why, purpose="labelling", again=again), numbers, apply, args.plan)
 
 
 def _monitor(config: Config, args) -> str:

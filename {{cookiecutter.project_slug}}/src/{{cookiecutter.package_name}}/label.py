@@ -12,6 +12,7 @@ changes nothing. A dry run prints the plan and writes nothing to GitHub.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -211,8 +212,11 @@ def _suggestion(decision: Decision, version: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(config: Config, api: GitHubAPI, numbers: list[int] | None, apply: bool, plan_file: str | None) -> str:
-    """Label the given issues (or sweep); returns the summary line."""
+def run(
+    config: Config, connect: Callable[[], GitHubAPI], numbers: list[int] | None, apply: bool, plan_file: str | None
+) -> str:
+    """Label the given issues (or sweep); returns the summary line. `connect` gives the GitHub
+    client, once the promoted model is found."""
     from .promote import promoted
 
     model = promoted(config)
@@ -221,7 +225,7 @@ def run(config: Config, api: GitHubAPI, numbers: list[int] | None, apply: bool, 
             f"{config.paths.promoted}/active: no promoted model; expected `promote` to have promoted one "
             "(it does when the trained model passes its gates)"
         )
-    labeller = Labeller(config, api, model)
+    labeller = Labeller(config, connect(), model)
     issues = labeller.read(numbers) if numbers is not None else labeller.sweep()
     decisions = labeller.plan(issues)
     for decision in decisions:

@@ -152,7 +152,7 @@ def promote(config: Config) -> str:
     return (
         f"promoted version {version} (macro F1 {card['macro_f1']:.3f}, test scores reproduced to {gap:.1g})"
         + (f"; {current.version} kept as {BACKUP}" if current else "")
-        + f"; commit {root}/*.dvc {root}/{VERSIONS} to record it"
+        + f"; record it: git add {root} && git commit, and dvc push"
     )
 
 
