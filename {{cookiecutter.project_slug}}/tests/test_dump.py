@@ -76,6 +76,13 @@ def test_csv_with_label_column_and_bom(tmp_path):
     assert "split" not in records[0]
 
 
+def test_csv_fields_of_any_size(tmp_path):
+    log = "Traceback (most recent call last):\n" + "  at frame\n" * 100_000  # a 1 MB pasted log
+    path = write(tmp_path / "issues.csv", f'title,body,label\nBuild fails,"{log}",bug\n')
+    (record,) = read_dump(path)
+    assert record["body"] == log and len(log) > 1_000_000
+
+
 def test_repo_filter(tmp_path):
     rows = [
         {"number": 1, "title": "a", "repo": "octo/a"},

@@ -99,6 +99,9 @@ def _read_json_array(text: str, path: Path) -> list[dict]:
 
 
 def _read_csv(text: str, path: Path) -> list[dict]:
+    # Fields of any size (a pasted build log): no field is longer than the file; preprocess cuts
+    # the text at preprocess.text.max_chars. The csv module's limit is 128 KiB by default.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.DictReader(io.StringIO(text, newline=""))
     columns = set(reader.fieldnames or [])
     missing = {"title", "body"} - columns
