@@ -10,6 +10,7 @@ from pathlib import Path
 REMOTE = {{cookiecutter.dvc_remote_url | quote}}
 SLUG = {{cookiecutter.project_slug | quote}}
 CLOUD = {{cookiecutter.cloud | quote}}
+LICENSE = {{cookiecutter.license | quote}}
 
 
 def run(*command: str) -> bool:
@@ -49,6 +50,8 @@ def remove_unused_cloud_files() -> None:
 
 def main() -> None:
     remove_unused_cloud_files()
+    if LICENSE == "none":  # a private project: no license granted
+        Path("LICENSE").unlink()
     todo = []
     dvc = dvc_command()
     if not shutil.which("git"):

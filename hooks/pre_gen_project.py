@@ -14,7 +14,10 @@ ANSWERS = {
     "cloud_machine_type": {{ cookiecutter.cloud_machine_type | quote }},
     "cloud_gpu": {{ cookiecutter.cloud_gpu | quote }},
     "runner_labels": {{ cookiecutter.runner_labels | quote }},
+    "license": {{ cookiecutter.license | quote }},
+    "author_name": {{ cookiecutter.author_name | quote }},
 }
+
 # [name, slug] per label, slugged by the template's one slug function (local_extensions.py)
 LABELS = [
 {%- for name in cookiecutter.labels | split_labels %}
@@ -49,6 +52,8 @@ def problems() -> list[str]:
         )
     if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]*)/[A-Za-z0-9._-]+", ANSWERS["github_repo"]):
         found.append(f"github_repo: expected owner/name (e.g. microsoft/vscode); found {ANSWERS['github_repo']!r}")
+    if ANSWERS["license"] != "none" and not ANSWERS["author_name"].strip():
+        found.append("author_name: expected the copyright holder the LICENSE names; found nothing")
     if not LABELS:
         found.append("labels: expected at least one label name, comma-separated; found none")
     seen: dict[str, str] = {}

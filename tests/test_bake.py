@@ -47,8 +47,8 @@ CLOUD_FILES = [
 SELF_HOSTED_FILES = [".github/actionlint.yaml"]
 
 
-def expected_files(package: str, cloud: str = "none") -> set[str]:
-    top = set(TOP_FILES)
+def expected_files(package: str, cloud: str = "none", license: str = "MIT") -> set[str]:
+    top = set(TOP_FILES) | ({"LICENSE"} if license != "none" else set())
     if cloud != "none":
         top |= set(CLOUD_FILES)
     if cloud == "self-hosted":
@@ -78,11 +78,26 @@ DVC_EXTRA = {"none": "dvc>=", "gcp": "dvc[gs]>=", "azure": "dvc[azure]>=", "aws"
 
 
 def config_generator() -> list[dict]:
-    """Every combination of cookiecutter.json's choice variables (lists), each with every label set:
-    a choice added to cookiecutter.json is baked without editing this test."""
+    """cookiecutter.json's choice variables (lists) and the label sets, every pair of values baked
+    together at least once (checked): every value of the two longest lists combined, and each
+    further list's value turning with both (a mixed-radix count over the second). A choice added to
+    cookiecutter.json is baked without editing this test; the matrix grows with the longest lists,
+    not with their product."""
     choices = {key: value for key, value in COOKIECUTTER.items() if isinstance(value, list)}
-    combos = [dict(zip(choices, values)) for values in itertools.product(*choices.values())]
-    return [combo | {"label_set": label_set} for combo in combos for label_set in LABEL_SETS]
+    choices["label_set"] = list(LABEL_SETS)
+    names = sorted(choices, key=lambda name: -len(choices[name]))
+    first, second, *rest = names
+    combos = []
+    for i, j in itertools.product(range(len(choices[first])), range(len(choices[second]))):
+        combo, stride = {first: choices[first][i], second: choices[second][j]}, 1
+        for name in rest:
+            combo[name] = choices[name][(i + j // stride) % len(choices[name])]
+            stride *= len(choices[name])
+        combos.append(combo)
+    for a, b in itertools.combinations(names, 2):
+        covered = {(combo[a], combo[b]) for combo in combos}
+        assert covered == set(itertools.product(choices[a], choices[b])), f"{a} x {b} not all baked"
+    return [{name: combo[name] for name in choices} for combo in combos]
 
 
 @pytest.mark.parametrize("answers", config_generator(), ids=lambda a: "-".join(a.values()))
@@ -92,7 +107,7 @@ def test_bake_matrix(baked, answers):
     cloud = answers["cloud"]
     project = baked(project_name="Triage Bot", labels=labels, **answers)
     assert project.name == "triage-bot"
-    assert project_files(project) == expected_files("triage_bot", cloud)
+    assert project_files(project) == expected_files("triage_bot", cloud, answers["license"])
 
     for path in project.rglob("*"):
         if path.is_file() and ".git" not in path.parts:
@@ -118,6 +133,13 @@ def test_bake_matrix(baked, answers):
 
     # the cloud: the DVC remote and the matching DVC extra
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    if answers["license"] == "none":
+        assert "license" not in pyproject["project"]
+    else:  # an SPDX expression, and the text whose first line names it
+        assert pyproject["project"]["license"] == answers["license"]
+        first = (project / "LICENSE").read_text().lstrip().splitlines()[0]
+        assert first == {"MIT": "MIT License", "Apache-2.0": "Apache License",
+                         "BSD-3-Clause": "BSD 3-Clause License"}[answers["license"]]  # fmt: skip
     assert any(dep.startswith(DVC_EXTRA[cloud]) for dep in pyproject["project"]["dependencies"])
     assert pyproject["project"]["scripts"] == {"triage-bot": "triage_bot.cli:main"}
     assert f'python-version: "{answers["python_version"]}"' in (project / ".github/workflows/ci.yaml").read_text()

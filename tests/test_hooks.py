@@ -30,6 +30,7 @@ BAD_ANSWERS = [
     ({"cloud": "gcp", "cloud_region": ""}, "cloud_region: expected a name of letters, digits, '.', '_' or '-'"),
     ({"cloud": "azure", "cloud_machine_type": "Standard NC6"}, "cloud_machine_type: expected a name of letters"),
     ({"cloud": "aws", "cloud_gpu": "t4'; rm -rf /"}, "cloud_gpu: expected a name of letters"),
+    ({"author_name": " "}, "author_name: expected the copyright holder the LICENSE names"),
 ]  # fmt: skip
 
 
