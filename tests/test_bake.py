@@ -34,7 +34,8 @@ TEST_FILES = [
     "test_promote.py", "test_resume.py", "test_resumable.py", "test_stage_deps.py", "test_text.py", "tiny.yaml",
 ]  # fmt: skip
 TOP_FILES = [
-    ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".github/workflows/ci.yaml", "README.md",
+    ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".github/dependabot.yml", ".github/workflows/ci.yaml",
+    "README.md",
     "config.yaml", "dvc.yaml", "pyproject.toml", "scripts/tiny_repro.sh", "docs/cloud.md", "docs/internals.md",
     "docs/labelling.md", "docs/own-data.md",
 ]  # fmt: skip
