@@ -10,6 +10,14 @@ from tensorflow.python.framework import config as tf_config  # the public API ca
 
 __all__ = ["keras", "predict", "seed_everything", "tf", "configure"]
 
+# Memory growth on every GPU, set at import (before TensorFlow touches one): two training stages or
+# two queued experiments on one card each take what they use, not the whole card.
+for _gpu in tf.config.list_physical_devices("GPU"):
+    try:
+        tf.config.experimental.set_memory_growth(_gpu, True)
+    except RuntimeError:  # this process initialised the GPU already: its setting stands
+        pass
+
 
 def seed_everything(seed: int) -> None:
     """Same config, data and seed -> same weights and metrics on CPU (with `configure`)."""
