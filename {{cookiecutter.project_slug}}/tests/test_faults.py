@@ -203,6 +203,30 @@ def test_stopped_stage(stage_project, stage, how):
     assert temporary_files(project) == []
 
 
+def test_evaluate_stopped_between_its_outputs_keeps_the_previous_set(stage_project):
+    """evaluate's five outputs are one set: SIGTERM after two of a new set are in place (before the
+    report's rename) puts the previous two back, so no output of one run sits beside another's."""
+    _, outputs, _ = STAGES["evaluate"]
+    project = stage_project
+    edit_config(project, {"evaluate.baseline_weight": 0.3})  # every output changes
+    before = digests(project, outputs)
+    pause = str((project / "reports/report.md").resolve())
+    process = subprocess.Popen(cli(["evaluate"]), cwd=project, env=stage_env(project, TEST_PAUSE_BEFORE=pause),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    for line in process.stderr:
+        if line.startswith("test: paused before"):
+            process.send_signal(signal.SIGTERM)
+            break
+    process.wait(timeout=60)
+    assert process.returncode == 143
+    assert digests(project, outputs) == before and temporary_files(project) == []
+
+    result = run(cli(["evaluate"]), cwd=project, env=stage_env(project))
+    assert result.returncode == 0, result.stderr[-3000:]
+    after = digests(project, outputs)
+    assert all(after[path] != before[path] for path in ("models/thresholds.json", "reports/metrics.json"))
+
+
 BASES = {
     "missing folder": ("models/nope", "'models/nope' is not a directory; expected 'scratch', a keras-hub preset"),
     "unsupported architecture": ("arch", "cannot load '{base}' as a masked language model: KerasHub has no converter"),

@@ -72,3 +72,51 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
                 error.filename = str(path / Path(error.filename).relative_to(tmp))
             error.filename = error.filename or str(path)
         raise
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def together(*targets: str | Path) -> Iterator[dict[Path, Path]]:
+    """Outputs that go in place as one set: yield target -> a staging path beside it (write a file
+    or make a folder there); on success every target is swapped in, the previous versions moved
+    aside until the last is in; an error or a stop midway puts the previous set back whole."""
+    paths = [Path(target) for target in targets]
+    staged = {path: path.with_name(f".{path.name}.staged.tmp") for path in paths}
+    for path, stage in staged.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _remove(stage)
+    swapped: list[tuple[Path, Path, bool, bool]] = []  # target, its previous version, had one, new in place
+    try:
+        yield staged
+        for path in paths:
+            old = path.with_name(f".{path.name}.old")
+            _remove(old)
+            had = path.exists()
+            if had:
+                path.rename(old)
+            swapped.append((path, old, had, False))
+            staged[path].rename(path)
+            swapped[-1] = (path, old, had, True)
+    except BaseException as error:
+        for path, old, had, placed in reversed(swapped):
+            if placed:
+                _remove(path)
+            if had:
+                old.rename(path)
+        if isinstance(error, OSError) and error.filename:  # name the output, not its staging path
+            for path, stage in staged.items():
+                if str(error.filename).startswith(str(stage)):
+                    error.filename = str(path) + str(error.filename)[len(str(stage)) :]
+        raise
+    finally:
+        for stage in staged.values():
+            _remove(stage)
+    for _, old, had, _ in swapped:
+        if had:
+            _remove(old)

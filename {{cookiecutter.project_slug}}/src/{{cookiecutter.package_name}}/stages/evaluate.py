@@ -84,13 +84,16 @@ def run(config: Config) -> str:
         }
         for i, row in enumerate(test)
     ]
-    files.write_json(config.paths.thresholds, thresholds)
-    files.write_jsonl(config.paths.predictions, predictions)
-    with files.atomic_dir(Path(config.paths.plots) / "precision_recall") as out:
+    paths = config.paths
+    curves = Path(paths.plots) / "precision_recall"
+    with files.together(paths.thresholds, paths.predictions, curves, paths.report, paths.metrics) as staged:
+        files.write_json(staged[Path(paths.thresholds)], thresholds)  # a set: never one run's thresholds
+        files.write_jsonl(staged[Path(paths.predictions)], predictions)  # with another's metrics
+        staged[curves].mkdir()
         for slug in slugs:
-            files.write_json(out / f"{slug}.json", ev.pr_curve_rows(targets(test, slug), test_scores[slug]))
-    files.write_text(config.paths.report, render(metrics, data.summary, thresholds))
-    files.write_json(config.paths.metrics, metrics)
+            files.write_json(staged[curves] / f"{slug}.json", ev.pr_curve_rows(targets(test, slug), test_scores[slug]))
+        files.write_text(staged[Path(paths.report)], render(metrics, data.summary, thresholds))
+        files.write_json(staged[Path(paths.metrics)], metrics)
     scored = ", ".join(f"{model} {metrics[model]['macro']['f1']:.3f}" for model in metrics)
     return f"macro F1 on test: {scored}; report: {config.paths.report}"
 
