@@ -151,7 +151,8 @@ def point_at_emulator(project: Path, local_remote: dict) -> None:
         assert result.returncode == 0, result.stderr
 
 
-def train_sh(project: Path, tmp_path: Path, remote_env: dict, github_url: str) -> subprocess.CompletedProcess:
+def train_sh(project: Path, tmp_path: Path, remote_env: dict, github_url: str, publish: str = "true"
+             ) -> subprocess.CompletedProcess:  # fmt: skip
     stubs = tmp_path / "stubs"
     stub_cml(stubs)
     env = project_env(project) | remote_env
@@ -160,6 +161,7 @@ def train_sh(project: Path, tmp_path: Path, remote_env: dict, github_url: str) -
         "CML_ALLOW_CPU": "1",
         "CML_REPORT_DIR": str(tmp_path / "report"),
         "CML_RESULTS": "commit",
+        "CML_PUBLISH_PLOTS": publish,
         "DEFAULT_BRANCH": "main",
         "REPO_TOKEN": "t0ken",
         "GITHUB_API_URL": github_url,
@@ -186,8 +188,9 @@ def test_train_script_end_to_end(storage, trained, tmp_path):
     project = cloud_project(tmp_path / "work", trained, cloud, local_remote, gate)
     trained_sha = git(project, "rev-parse", "HEAD")
     github = FakeGitHub({})  # no pull request for the branch: the report goes to the commit
+    publish = "false" if cloud == "gcp" else "true"  # gcp's run: a private repository's plots stay off CML's host
     try:
-        result = train_sh(project, tmp_path, remote_env, github.url)
+        result = train_sh(project, tmp_path, remote_env, github.url, publish)
     finally:
         github.close()
     assert result.returncode == (2 if gate > 0.5 else 0), result.stdout[-4000:] + result.stderr[-4000:]
@@ -198,15 +201,18 @@ def test_train_script_end_to_end(storage, trained, tmp_path):
     assert "| bug | classifier |" in report and "| documentation | baseline |" in report
     assert "## Compared with `origin/main`" in report
     assert "<summary>Metrics</summary>" in report  # a first run: every metric is new
-    assert "### bug" in report
+    assert ("### bug" in report) == (publish == "true")
     for plot in ("bug-precision_recall.svg", "bug-loss.svg"):
-        assert f"({tmp_path / 'report/plots' / plot})" in report
+        assert (tmp_path / "report/plots" / plot).is_file()
+        assert (f"({tmp_path / 'report/plots' / plot})" in report) == (publish == "true")
+    assert ("this run's artifact `cml-report`" in report) == (publish == "false")
 
     # one `cml comment`, on the trained commit, with the watermark that later runs update
     stubs = tmp_path / "stubs"
     (call,) = cml_calls(stubs)
     assert call[:2] == ["comment", "update"]
     assert f"--target=commit/{trained_sha}" in call and "--watermark-title=cml training report" in call
+    assert f"--publish={publish}" in call
     assert (stubs / "report.md").read_text() == report
 
     # dvc.lock and the small outputs committed back to the branch, marked [skip ci]

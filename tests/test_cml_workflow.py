@@ -143,6 +143,11 @@ def test_workflow_structure(variants, cloud):
     assert train["container"]["options"] == "--gpus all"
     assert re.fullmatch(r"tensorflow/tensorflow:2\.\d+\.\d+-gpu", train["container"]["image"])
     assert [s["run"] for s in train["steps"] if "run" in s][-1] == "scripts/cml/train.sh"
+    step = next(s for s in train["steps"] if s.get("run") == "scripts/cml/train.sh")
+    assert step["env"]["CML_PUBLISH_PLOTS"] == "${{ vars.CML_PUBLISH_PLOTS || 'true' }}"
+    artifact = train["steps"][-1]  # the report and its plots stay with the run, whatever happened
+    assert artifact["uses"].startswith("actions/upload-artifact@") and artifact["if"] == "always()"
+    assert artifact["with"]["path"] == step["env"]["CML_REPORT_DIR"] == ".cml-report"
     minutes = [int(m) for m in flow["on"]["workflow_dispatch"]["inputs"]["timeout_minutes"]["options"]]
     assert max(minutes) < 5 * 24 * 60  # GitHub's limit for a self-hosted job
     assert "fromJSON(inputs.timeout_minutes || '720')" in train["timeout-minutes"]

@@ -3,13 +3,17 @@
 # pull request, else on the commit), then dvc.lock and the small outputs DVC keeps in git
 # (metrics, report, plots) either committed back to the branch with [skip ci]
 # (CML_RESULTS=commit, the default) or proposed in a pull request (CML_RESULTS=pr).
-# Env: REPO_TOKEN, GITHUB_REPOSITORY, GITHUB_REF_NAME (the branch), GITHUB_SHA, GITHUB_API_URL.
+# Env: REPO_TOKEN, GITHUB_REPOSITORY, GITHUB_REF_NAME (the branch), GITHUB_SHA, GITHUB_API_URL,
+# CML_PUBLISH_PLOTS (default true).
 set -euo pipefail
 report="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 cd "$(dirname "$0")/../.."
 
 target="$(python3 scripts/cml/target.py)"
-cml comment update --target="$target" --watermark-title="cml training report" "$report"
+# --publish uploads the report's local images to CML's asset host (https://asset.cml.dev: public
+# URLs); CML_PUBLISH_PLOTS=false keeps them off it (the report then shows none)
+cml comment update --target="$target" --watermark-title="cml training report" \
+  --publish="${CML_PUBLISH_PLOTS:-true}" "$report"
 
 # Everything DVC does not cache is small and belongs in git; the cached outputs are ignored
 # through the .gitignore files that DVC writes.

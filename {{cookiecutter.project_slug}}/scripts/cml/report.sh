@@ -3,7 +3,8 @@
 # (promotion.md in $1, when train.sh wrote it), the live precision of the applied labels (when
 # monitor ran), the metrics and params diffs against the default branch, per-label plots) and the
 # plots it shows.
-# Env: DEFAULT_BRANCH (default: main), GITHUB_SERVER_URL, GITHUB_REPOSITORY, GITHUB_RUN_ID.
+# Env: DEFAULT_BRANCH (default: main), GITHUB_SERVER_URL, GITHUB_REPOSITORY, GITHUB_RUN_ID;
+# CML_PUBLISH_PLOTS=false: the report links the run's artifact instead of showing the plots.
 set -euo pipefail
 out="$(cd "$1" && pwd)"
 cd "$(dirname "$0")/../.."
@@ -56,6 +57,12 @@ read -r report monitor < <(python3 -c 'import yaml; p = yaml.safe_load(open("con
   echo
   echo "## Plots per label"
   echo
-  python3 scripts/cml/plots.py "$out/plots"
+  if [[ "${CML_PUBLISH_PLOTS:-true}" == false ]]; then  # kept off CML's public asset host
+    python3 scripts/cml/plots.py "$out/plots" >/dev/null
+    echo "The plots are in this run's artifact \`cml-report\` (the variable CML_PUBLISH_PLOTS is false:" \
+      "they are not uploaded to CML's public asset host)."
+  else
+    python3 scripts/cml/plots.py "$out/plots"
+  fi
 } >"$out/report.md"
 echo "Report: $out/report.md"

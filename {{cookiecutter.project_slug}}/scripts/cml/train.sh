@@ -70,6 +70,7 @@ fi
 python3 -m {{ cookiecutter.package_name }} checkpoints clear || echo "warning: checkpoints are left on the remote" >&2
 
 report_dir="${CML_REPORT_DIR:-$(mktemp -d)}"
+mkdir -p "$report_dir"
 # The gates, no regression from the promoted model, its scores reproduced by the prediction path
 promoted=0
 python3 -m {{ cookiecutter.package_name }} promote >"$report_dir/promotion.md" 2>"$report_dir/promotion.log" || promoted=$?
