@@ -39,12 +39,18 @@ class SyncError(PipelineError):
     """The remote or the run cannot be named; the message says what is missing."""
 
 
-def run_name() -> str:
-    """The commit this run trains: GITHUB_SHA in a workflow, else git's HEAD."""
-    sha = (
+def current_commit() -> str | None:
+    """The commit being run: GITHUB_SHA in a workflow, else git's HEAD (None outside a repository)."""
+    found = (
         os.environ.get("GITHUB_SHA")
         or subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     )
+    return found or None
+
+
+def run_name() -> str:
+    """The commit this run trains."""
+    sha = current_commit()
     if not sha:
         raise SyncError("checkpoints: expected GITHUB_SHA or a git commit to name the run (--run); found neither")
     return sha

@@ -85,11 +85,9 @@ def _import_cache(config: Config, args) -> str | None:
 
 def _check_gates(config: Config, args) -> str:
     from . import gates
-    from .core import files
     from .predict import trained
 
-    model = trained(config)
-    checked = gates.gates(config, gates.deployed_metrics(files.read_json(model.metrics), model.deployed()))
+    checked = gates.gates(config, trained(config).test_metrics())
     print(gates.table(checked), end="")
     missed = gates.missed(checked)
     if missed:

@@ -33,11 +33,6 @@ class Gate:
         return f"{self.scope} {self.metric} {value} {'>=' if self.met else '<'} {self.minimum:g}"
 
 
-def deployed_metrics(metrics: dict, thresholds: dict) -> dict:
-    """The test metrics of the model that prediction uses (evaluate's metrics.json holds all three)."""
-    return metrics[thresholds["model"]]
-
-
 def _minimums(config_minimums: Minimums | LabelMinimums | None) -> dict[str, float]:
     if config_minimums is None:
         return {}

@@ -22,6 +22,7 @@ from .core.config import Config
 from .core.errors import PipelineError
 from .issues.api import GitHubAPI
 from .predict import Model, Predictor
+from .promote import promoted
 
 MARKER = "<!-- {{ cookiecutter.project_slug }}: suggested labels -->"  # finds our comment, to update it
 OVERLAP = timedelta(minutes=10)  # a sweep re-reads the last minutes: GitHub's `since` index may lag
@@ -217,8 +218,6 @@ def run(
 ) -> str:
     """Label the given issues (or sweep); returns the summary line. `connect` gives the GitHub
     client, once the promoted model is found."""
-    from .promote import promoted
-
     model = promoted(config)
     if model is None:
         raise PipelineError(

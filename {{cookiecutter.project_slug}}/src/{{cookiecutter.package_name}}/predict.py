@@ -73,6 +73,10 @@ class Model:
             raise PredictError(f"{self.thresholds} not found; expected trained models: run `dvc repro` first")
         return files.read_json(self.thresholds)
 
+    def test_metrics(self) -> dict:
+        """The test metrics of the model prediction uses (evaluate's metrics.json holds all three)."""
+        return files.read_json(self.metrics)[self.deployed()["model"]]
+
     def settings(self) -> dict:
         return {"text": dataclasses.asdict(self.text), "encoder": dataclasses.asdict(self.layout)}
 

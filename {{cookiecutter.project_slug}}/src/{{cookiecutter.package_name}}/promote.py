@@ -11,8 +11,8 @@ its files, so the same training gives the same version."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
@@ -20,8 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import gates
+from .checkpoint_sync import current_commit
 from .core import files
-from .core.config import Config
+from .core.config import Config, EncoderConfig
 from .core.errors import PipelineError
 from .dataset import ISSUES, SUMMARY
 from .predict import LAYOUT, MODEL_CARD, Model, Predictor, trained
@@ -59,7 +60,7 @@ def _settings(config: Config, model: Model) -> dict:
     meta = files.read_json(metas[0])
     return {
         "text": summary["text"],
-        "encoder": {key: meta[key] for key in ("sequence_length", "pooling", "truncation", "frozen")},
+        "encoder": {f.name: meta[f.name] for f in dataclasses.fields(EncoderConfig)},
     }
 
 
@@ -106,7 +107,7 @@ def promote(config: Config) -> str:
     """Promote the trained model, or say why not (NotPromoted)."""
     model = trained(config)
     saved = model.deployed()
-    new_metrics = gates.deployed_metrics(files.read_json(model.metrics), saved)
+    new_metrics = model.test_metrics()
     checked = gates.gates(config, new_metrics)
     print(gates.table(checked), end="")
     current = promoted(config)
@@ -115,8 +116,7 @@ def promote(config: Config) -> str:
         missed = ", ".join(gate.describe() for gate in gates.missed(checked))
         raise NotPromoted(f"not promoted: gate missed: {missed}{staying}")
     if current:
-        before = gates.deployed_metrics(files.read_json(current.metrics), current.deployed())
-        worse = gates.regressions(checked, before, config.evaluate.max_regression)
+        worse = gates.regressions(checked, current.test_metrics(), config.evaluate.max_regression)
         if worse:
             raise NotPromoted(f"not promoted: worse than the promoted model: {', '.join(worse)}{staying}")
 
@@ -133,7 +133,7 @@ def promote(config: Config) -> str:
         card = {
             "version": version,
             "promoted_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "commit": _commit(),
+            "commit": current_commit(),
             "model": saved["model"],
             "macro_f1": new_metrics["macro"]["f1"],
             **_settings(config, model),
@@ -179,14 +179,6 @@ def _rotate(root: Path, staged: Path) -> None:
         shutil.rmtree(backup, ignore_errors=True)
         active.rename(backup)
     staged.rename(active)
-
-
-def _commit() -> str | None:
-    sha = os.environ.get("GITHUB_SHA")
-    if sha:
-        return sha
-    result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
-    return result.stdout.strip() or None
 
 
 def _record(config: Config) -> None:

@@ -50,28 +50,9 @@ def read_jsonl(path: str | Path) -> list[dict]:
 def atomic_dir(path: str | Path) -> Iterator[Path]:
     """Yield an empty sibling folder to fill; on success it replaces `path`, on failure it goes."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
-    try:
-        yield tmp
-        old = path.with_name(f".{path.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        if path.exists():
-            path.rename(old)
-        try:
-            tmp.rename(path)
-        except BaseException:  # stopped between the two renames: the previous output goes back
-            if old.exists() and not path.exists():
-                old.rename(path)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException as error:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(error, OSError):  # name the output, not its temporary folder
-            if error.filename and Path(error.filename).is_relative_to(tmp):
-                error.filename = str(path / Path(error.filename).relative_to(tmp))
-            error.filename = error.filename or str(path)
-        raise
+    with together(path) as staged:
+        staged[path].mkdir()
+        yield staged[path]
 
 
 def _remove(path: Path) -> None:
@@ -109,10 +90,11 @@ def together(*targets: str | Path) -> Iterator[dict[Path, Path]]:
                 _remove(path)
             if had:
                 old.rename(path)
-        if isinstance(error, OSError) and error.filename:  # name the output, not its staging path
+        if isinstance(error, OSError):  # name the output, not its staging path
             for path, stage in staged.items():
-                if str(error.filename).startswith(str(stage)):
+                if error.filename and str(error.filename).startswith(str(stage)):
                     error.filename = str(path) + str(error.filename)[len(str(stage)) :]
+            error.filename = error.filename or str(paths[0])
         raise
     finally:
         for stage in staged.values():
