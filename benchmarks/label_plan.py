@@ -41,7 +41,9 @@ def widen(project: Path, slugs: list[str], labels: int) -> Path:
     saved = files.read_json(project / "models/thresholds.json")
     for index in range(labels - len(slugs)):
         source, slug = slugs[index % len(slugs)], f"area-{index:03d}"
-        shutil.copytree(project / "models/classifiers" / source, project / "models/classifiers" / slug)
+        shutil.copytree(
+            project / "models/classifiers" / source, project / "models/classifiers" / slug, dirs_exist_ok=True
+        )
         shutil.copy(project / f"models/baseline/{source}.pkl", project / f"models/baseline/{slug}.pkl")
         saved["labels"][slug] = {**saved["labels"][source], "name": f"area/{index:03d}"}
     path = project / f"models/thresholds-{labels}.json"

@@ -1,16 +1,19 @@
 """Make the generated folder a repository in which `dvc repro` works at once: git and DVC
-initialised (when installed), the DVC remote configured from the answers, a first commit."""
+initialised (when installed), the DVC remote configured from the answers, a first commit. Not
+when cruft renders the template into a scratch folder to compute an update (see scratch_render)."""
 
 import importlib.util
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 REMOTE = {{cookiecutter.dvc_remote_url | quote}}
 SLUG = {{cookiecutter.project_slug | quote}}
 CLOUD = {{cookiecutter.cloud | quote}}
 LICENSE = {{cookiecutter.license | quote}}
+CRUFT_COMMIT = {{cookiecutter.get("_commit", "") | quote}}  # the template's commit, when cruft renders it
 
 
 def run(*command: str) -> bool:
@@ -40,18 +43,28 @@ def remove_unused_cloud_files() -> None:
     """With no cloud there is no GPU runner to train on: no cml workflow, nor its scripts.
     actionlint's list of runner labels is for a self-hosted runner only."""
     if CLOUD == "none":  # nor a DVC remote to pull a promoted model from, for the label workflow
-        for path in (".github/workflows/cml.yaml", ".github/workflows/label.yaml", "scripts/label.sh",
-                     "scripts/remote_credentials.sh"):  # fmt: skip
+        for path in (".github/workflows/cml.yaml", ".github/workflows/label.yaml", "scripts/label.sh"):
             Path(path).unlink()
         shutil.rmtree("scripts/cml")
     if CLOUD != "self-hosted":
         Path(".github/actionlint.yaml").unlink()
 
 
+def scratch_render() -> bool:
+    """`cruft update` (and `diff`, `check`) renders the old and the new template into temporary
+    folders of its own (<tmp>/tmpXXXX/<slug>) and applies their diff to the user's repository: a
+    .git or .dvc made there would be diffed into it. `cruft create` renders where the user asks."""
+    here = Path.cwd().resolve()
+    scratch = here.parent.parent == Path(tempfile.gettempdir()).resolve() and here.parent.name.startswith("tmp")
+    return bool(CRUFT_COMMIT) and scratch
+
+
 def main() -> None:
     remove_unused_cloud_files()
     if LICENSE == "none":  # a private project: no license granted
         Path("LICENSE").unlink()
+    if scratch_render():
+        return
     todo = []
     dvc = dvc_command()
     if not shutil.which("git"):

@@ -19,8 +19,8 @@ COOKIECUTTER = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="u
 PACKAGE_FILES = [
     "__init__.py", "__main__.py", "baseline.py", "checkpoint_sync.py", "classifier.py", "cli.py", "dataset.py",
     "encoder.py", "evaluate.py", "gates.py", "label.py", "language_model.py", "monitor.py", "predict.py",
-    "preprocess.py", "promote.py", "reference_config.yaml", "report.py", "resumable.py", "runtime.py", "text.py",
-    "tuning.py",
+    "preprocess.py", "promote.py", "reference_config.yaml", "report.py", "resumable.py", "runtime.py", "serve.py",
+    "text.py", "tuning.py",
     "core/__init__.py", "core/command.py", "core/config.py", "core/errors.py", "core/files.py",
     "stages/__init__.py", "stages/baseline.py", "stages/evaluate.py", "stages/finetune_lm.py",
     "stages/import_issues.py", "stages/preprocess.py", "stages/train.py",
@@ -31,19 +31,21 @@ TEST_FILES = [
     "conftest.py", "fake_github.py", "test_checkpoint_sync.py", "test_cli.py", "test_config.py", "test_demo.py",
     "test_dump.py", "test_evaluate.py", "test_faults.py", "test_github_import.py", "test_github_resume.py",
     "test_label.py", "test_language_model.py", "test_monitor.py", "test_predict.py", "test_preprocess.py",
-    "test_promote.py", "test_resume.py", "test_resumable.py", "test_stage_deps.py", "test_text.py", "tiny.yaml",
+    "test_promote.py", "test_resume.py", "test_resumable.py", "test_serve.py", "test_stage_deps.py", "test_text.py",
+    "tiny.yaml",
 ]  # fmt: skip
 TOP_FILES = [
     ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".github/dependabot.yml", ".github/workflows/ci.yaml",
-    "README.md",
-    "config.yaml", "dvc.yaml", "pyproject.toml", "scripts/tiny_repro.sh", "docs/cloud.md", "docs/internals.md",
-    "docs/labelling.md", "docs/own-data.md",
+    "README.md", ".dockerignore", "Dockerfile",
+    "config.yaml", "dvc.yaml", "pyproject.toml", "scripts/tiny_repro.sh", "scripts/serve.sh",
+    "scripts/remote_credentials.sh", "docs/cloud.md", "docs/internals.md", "docs/labelling.md", "docs/own-data.md",
+    "docs/serving.md",
 ]  # fmt: skip
 # GPU training (cml.yaml and its scripts) comes with a cloud or a self-hosted runner only
 CLOUD_FILES = [
     ".github/workflows/cml.yaml", "scripts/cml/check_gpu.py", "scripts/cml/launch.sh", "scripts/cml/plots.py",
     "scripts/cml/publish.sh", "scripts/cml/report.sh", "scripts/cml/target.py", "scripts/cml/train.sh",
-    ".github/workflows/label.yaml", "scripts/label.sh", "scripts/remote_credentials.sh",
+    ".github/workflows/label.yaml", "scripts/label.sh",
 ]  # fmt: skip
 SELF_HOSTED_FILES = [".github/actionlint.yaml"]
 
@@ -144,6 +146,12 @@ def test_bake_matrix(baked, answers):
     assert any(dep.startswith(DVC_EXTRA[cloud]) for dep in pyproject["project"]["dependencies"])
     assert pyproject["project"]["scripts"] == {"triage-bot": "triage_bot.cli:main"}
     assert f'python-version: "{answers["python_version"]}"' in (project / ".github/workflows/ci.yaml").read_text()
+    # the service's image: the project's Python; every file it copies by name is there
+    dockerfile = (project / "Dockerfile").read_text()
+    assert f"FROM python:{answers['python_version']}-slim" in dockerfile
+    for line in dockerfile.splitlines():
+        if line.startswith("COPY ") and not line.endswith(" . ."):
+            assert all((project / source).exists() for source in line.split()[1:-1]), line
     dvc_config = (project / ".dvc/config").read_text()
     if cloud == "none":
         assert "remote" not in dvc_config

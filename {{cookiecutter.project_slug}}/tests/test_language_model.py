@@ -10,7 +10,7 @@ import pytest
 from safetensors.numpy import save_file
 
 from {{ cookiecutter.package_name }}.core.config import AcceleratorConfig, EncoderConfig, load_config
-from {{ cookiecutter.package_name }}.encoder import Encoder, tokenize
+from {{ cookiecutter.package_name }}.encoder import Encoder, bucketed, packing, tokenize
 from {{ cookiecutter.package_name }}.language_model import finetune, learning_rate, supervised_output
 from {{ cookiecutter.package_name }}.runtime import configure
 
@@ -162,7 +162,8 @@ def test_head_tail_truncation_keeps_both_ends_of_a_long_text(tmp_path):
     ids = dict(zip(VOCABULARY, range(len(VOCABULARY))))
     words = "the app crashes when i click save please add dark mode".split()  # 11 tokens, room for 6
     short = "add dark mode"
-    head, head_tail = (tokenize(packer, [" ".join(words), short], cut)["token_ids"] for cut in ("head", "head_tail"))
+    texts = [" ".join(words), short]
+    head, head_tail = (tokenize(packing(packer, cut), texts)["token_ids"] for cut in ("head", "head_tail"))
     inner = [ids[word] for word in words]
     assert head[0, 1:-1].tolist() == inner[:6]
     assert head_tail[0, 1:-1].tolist() == inner[:3] + inner[-3:]
@@ -175,10 +176,22 @@ def test_no_texts_make_no_rows(tmp_path, truncation):
     """A split with no issues (a dump whose split column has no test rows) encodes to nothing."""
     preset = keras_hub_preset(tmp_path / "base")
     packer = keras_hub.models.TextClassifierPreprocessor.from_preset(str(preset), sequence_length=8)
-    tokens = tokenize(packer, [], truncation)
-    assert tokens["token_ids"].shape == (0, 8) and set(tokens) == set(tokenize(packer, ["x"], truncation))
+    pack = packing(packer, truncation)
+    tokens = tokenize(pack, [])
+    assert tokens["token_ids"].shape == (0, 8) and set(tokens) == set(tokenize(pack, ["x"]))
     encoder = Encoder(preset, EncoderConfig(sequence_length=8, pooling="mean", truncation=truncation, frozen=True))
     assert encoder.encode(encoder.tokenize([])).shape == (0, HIDDEN)
+
+
+def test_cutting_padding_to_the_longest_issue_changes_no_vector(tmp_path):
+    """Prediction pads a batch to its longest issue (a power of two), not to the sequence length."""
+    encoder = Encoder(keras_hub_preset(tmp_path / "base"), EncoderConfig(64, "mean", "head_tail", True))
+    tokens = encoder.tokenize(["add dark mode", "the app crashes"])
+    cut = {key: np.asarray(value) for key, value in bucketed(tokens, limit=64, smallest=4).items()}
+    assert cut["token_ids"].shape == (2, 8) and cut["token_ids"].dtype == np.int32  # 5 tokens -> 8
+    assert bucketed(tokens, limit=64)["token_ids"].shape == (2, 16)
+    assert bucketed(tokens, limit=12, smallest=4)["token_ids"].shape == (2, 8)
+    assert np.abs(encoder.encode(cut) - encoder.encode(tokens)).max() < 1e-6
 
 
 def test_cosine_schedule_warms_up_then_decays(config_for, tmp_path):

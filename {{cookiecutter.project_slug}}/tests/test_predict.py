@@ -45,13 +45,13 @@ def test_predict_scores_new_issues_as_evaluate_did(trained, monkeypatch):
 def test_each_issue_is_encoded_once_for_all_labels(trained, monkeypatch):
     monkeypatch.chdir(trained)
     predictor = Predictor(trained_model(load_config("config.yaml")))
-    calls, encode = [], predictor.encoder.encode
+    calls, forward = [], predictor._forward  # the encoder and every head, in one function
 
-    def counted(tokens):
-        calls.append(len(tokens["token_ids"]))
-        return encode(tokens)
+    def counted(texts):
+        calls.append(len(texts))
+        return forward(texts)
 
-    monkeypatch.setattr(predictor.encoder, "encode", counted)
+    monkeypatch.setattr(predictor, "_forward", counted)
     scores = predictor.scores(["crash on save", "add dark mode", "how do i configure it"])
     assert calls == [3] and len(scores) == len(predictor.heads) > 1
 

@@ -4,10 +4,12 @@ its scores into the classifiers' at prediction time."""
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 from pathlib import Path
 
 import numpy as np
+from scipy.special import expit
 from sklearn.dummy import DummyClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -39,3 +41,28 @@ def save(model: Pipeline, path: Path) -> None:
 
 def load(path: Path) -> Pipeline:
     return pickle.loads(path.read_bytes())  # our own stage's output, never downloaded files
+
+
+class Baselines:
+    """Every label's baseline, scoring a text with one TF-IDF transform for all labels: the labels'
+    vectorizers are fitted on the same texts with the same options, so they are one vectorizer,
+    and the logistic regressions are one matrix product. Scores equal `scores` per label."""
+
+    def __init__(self, models: dict[str, Pipeline]):
+        self.models, self.groups = models, {}
+        for slug, model in models.items():  # a label whose vectorizer differs has its own group
+            vectorizer = model.steps[0][1]
+            self.groups.setdefault(hashlib.sha256(pickle.dumps(vectorizer)).digest(), (vectorizer, []))[1].append(slug)
+
+    def scores(self, texts: list[str]) -> dict[str, np.ndarray]:
+        result = {}
+        for vectorizer, slugs in self.groups.values():
+            x = vectorizer.transform(texts) if texts else None
+            linear = [s for s in slugs if isinstance(self.models[s][-1], LogisticRegression) and x is not None]
+            if linear:  # binary: the probability of class 1 is expit(x . coef + intercept)
+                weights = np.vstack([self.models[s][-1].coef_ for s in linear])
+                bias = np.array([self.models[s][-1].intercept_[0] for s in linear])
+                result.update(zip(linear, expit(np.asarray(x @ weights.T) + bias).T))
+            for slug in set(slugs) - set(linear):
+                result[slug] = scores(self.models[slug], texts)
+        return {slug: result[slug] for slug in self.models}

@@ -20,7 +20,7 @@ from . import resumable
 from .core import files
 from .core.config import Config
 from .encoder import Encoder
-from .runtime import configure, keras, predict, seed_everything
+from .runtime import configure, keras, predict, seed_everything, tf
 from .tuning import search, search_space
 
 
@@ -148,15 +148,55 @@ def save(model: keras.Model, directory: Path, meta: dict) -> None:
 
 
 class Head:
-    """A trained label folder, scoring issues exactly as at training time."""
+    """A trained label folder, loaded as it was saved (predict.Predictor scores with it)."""
 
     def __init__(self, directory: Path):
         self.meta = json.loads((directory / "meta.json").read_text())
         self.model = keras.models.load_model(directory / self.meta["model"]) if self.meta["trained"] else None
 
-    def scores(self, tokens: dict[str, np.ndarray], vectors: np.ndarray | None) -> np.ndarray:
-        """Scores of tokenised issues; a head on the frozen encoder takes their pooled `vectors`
-        (encoded once for all labels), a fine-tuned label model the tokens."""
-        if self.model is None:
-            return np.zeros(len(tokens["token_ids"]))
-        return predict(self.model, vectors if self.meta["frozen"] else tokens).reshape(-1)
+
+def scorer(models: list[keras.Model]):
+    """pooled vectors -> (issues, heads) scores of heads on the frozen encoder, as a few batched
+    ops for all of them (fifty heads called one by one cost fifty times a dozen small ops). The
+    arithmetic of build_model's layers (standardise, Dense + ReLU, Dense + sigmoid; no dropout when
+    predicting), heads of the same shape stacked. A head of another shape or dtype (mixed
+    precision) is called as trained."""
+    weights = [_weights(model) for model in models]
+    if any(w is None for w in weights):
+        return lambda pooled: tf.stack([model(pooled, training=False)[:, 0] for model in models], axis=1)
+    groups: dict[tuple, list[int]] = {}
+    for index, arrays in enumerate(weights):
+        groups.setdefault(tuple(a.shape for a in arrays), []).append(index)
+    stacked = [[tf.constant(np.stack(parts)) for parts in zip(*(weights[i] for i in members))]
+               for members in groups.values()]  # fmt: skip
+    order = np.argsort([i for members in groups.values() for i in members])  # back to the heads' order
+
+    def scores(pooled):
+        columns = []
+        for mean, scale, *dense in stacked:
+            z = (pooled[None] - mean[:, None]) / scale[:, None]  # (heads, issues, features)
+            for layer, (kernel, bias) in enumerate(zip(dense[::2], dense[1::2]), 1):
+                z = tf.einsum("lnd,ldh->lnh", z, kernel) + bias[:, None]
+                z = tf.sigmoid(z) if layer == len(dense) // 2 else tf.nn.relu(z)
+            columns.append(tf.transpose(z[:, :, 0]))
+        return tf.gather(tf.concat(columns, axis=1), order, axis=1)
+
+    return scores
+
+
+def _weights(model: keras.Model) -> list[np.ndarray] | None:
+    """[mean, scale, kernel, bias, ...] of a head as build_model makes it, or None."""
+    try:
+        standardise, head = model.get_layer("standardise"), model.get_layer("head")
+    except ValueError:
+        return None
+    dense = [layer for layer in head.layers if isinstance(layer, keras.layers.Dense)]
+    others = [layer for layer in head.layers if not isinstance(layer, keras.layers.Dense | keras.layers.Dropout)]
+    activations = [layer.activation.__name__ for layer in dense]
+    if others or activations != ["relu"] * (len(dense) - 1) + ["sigmoid"]:
+        return None
+    if any(layer.dtype_policy.name != "float32" for layer in [standardise, *dense]):
+        return None
+    mean, variance = (np.asarray(w, "float32").reshape(-1) for w in (standardise.mean, standardise.variance))
+    scale = np.maximum(np.sqrt(variance), keras.backend.epsilon()).astype("float32")
+    return [mean, scale] + [np.asarray(w, "float32") for layer in dense for w in (layer.kernel, layer.bias)]

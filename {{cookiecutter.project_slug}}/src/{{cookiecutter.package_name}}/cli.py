@@ -134,6 +134,18 @@ def _monitor(config: Config, args) -> str:
     return report(config)
 
 
+def _serve_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", help="the address to listen on (default: serve.host)")
+    p.add_argument("--port", type=int, help="the port (default: serve.port)")
+    p.add_argument("--insecure-no-auth", action="store_true", help="serve without bearer tokens (local use only)")
+
+
+def _serve(config: Config, args) -> str:
+    from .serve import serve
+
+    return serve(config, args.host, args.port, args.insecure_no_auth)
+
+
 COMMANDS = {
     "check-config": Command("validate config.yaml and list the labels", action=_check_config),
     "import-issues": Command("stage import_issues: read the issues into data/raw", stage="import_issues"),
@@ -157,6 +169,9 @@ COMMANDS = {
     "rollback": Command("put the previously promoted model back in service", action=_promote),
     "label": Command("apply the promoted model's labels to GitHub issues", action=_label, arguments=_label_arguments),
     "monitor": Command("live precision of the applied labels, from GitHub's label timeline", action=_monitor),
+    "serve": Command(
+        "the model over HTTP: predictions and embeddings (docs/serving.md)", action=_serve, arguments=_serve_arguments
+    ),
     "checkpoints": Command(
         "training checkpoints to/from the DVC remote, for cloud runs that resume",
         action=_checkpoints,

@@ -18,7 +18,7 @@ import keras_hub
 import numpy as np
 
 from . import resumable
-from .encoder import EncoderError, pooled_model, preprocessor, resolve_base, tokenize
+from .encoder import EncoderError, packing, pooled_model, preprocessor, resolve_base, tokenize
 from .runtime import configure, keras, seed_everything, tf
 
 RESERVED_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -94,7 +94,7 @@ def _steps(options, examples: int) -> int:
 def finetune_masked_lm(config, masked_lm, packer, texts: list[str], checkpoints: Path) -> resumable.State:
     """Domain adaptation: masked-LM training on the repository's own issue text."""
     options = config.language_model.finetune
-    tokens = tokenize(packer, texts)  # once; each epoch masks them anew
+    tokens = tokenize(packing(packer), texts)  # once; each epoch masks them anew
 
     def batches(index: np.ndarray, seed: list[int]) -> tf.data.Dataset:
         part = {key: value[index] for key, value in tokens.items()}
@@ -128,7 +128,7 @@ def finetune_supervised(
     one encoder training for all labels instead of one per label."""
     options, layout = config.language_model.supervised, config.encoder
     seed_everything(config.seed)
-    tokens = tokenize(preprocessor(handle, layout.sequence_length), texts, layout.truncation)
+    tokens = tokenize(packing(preprocessor(handle, layout.sequence_length), layout.truncation), texts)
     encoder = pooled_model(backbone, layout.pooling)
     activation = supervised_output(options.output, targets)
     output = keras.layers.Dense(targets.shape[1], activation=activation, dtype="float32")

@@ -51,6 +51,7 @@ class Model:
     text: TextConfig
     layout: EncoderConfig
     version: str | None = None  # a promoted model's (see promote.py)
+    card: dict | None = None  # and what it was promoted with: when, from which commit, its metrics
 
     @classmethod
     def at(cls, folder: str | Path) -> Model:
@@ -65,6 +66,7 @@ class Model:
             text=TextConfig(**info["text"]),
             layout=EncoderConfig(**info["encoder"]),
             version=info["version"],
+            card=info,
         )
 
     def deployed(self) -> dict:
@@ -91,18 +93,27 @@ def trained(config: Config) -> Model:
     )
 
 
-def threshold_key(saved: dict, precision: float | None) -> str | None:
+def precision_levels(saved: dict) -> list[str]:
+    """The precisions ("0.80") at which evaluate stored every label's threshold."""
+    return list(next(iter(saved["labels"].values()))["by_precision"]) if saved["labels"] else []
+
+
+def threshold_key(saved: dict, precision: float | None, name: str = "--precision") -> str | None:
     """The stored precision level ("0.80") of `precision`; checked before any model loads."""
     if precision is None:
         return None
-    levels = list(next(iter(saved["labels"].values()))["by_precision"]) if saved["labels"] else []
+    levels = precision_levels(saved)
     if f"{precision:.2f}" not in levels:
-        raise PredictError(f"--precision: expected one of {', '.join(levels)}; found {precision}")
+        raise PredictError(f"{name}: expected one of {', '.join(levels)}; found {precision}")
     return f"{precision:.2f}"
 
 
 class Predictor:
-    """A model's encoder, heads, baselines and thresholds, loaded once."""
+    """A model's encoder, heads, baselines and thresholds, loaded once. An issue is tokenised and
+    encoded once for all labels, in one TensorFlow function (encoder, pooling and every head),
+    with its padding cut to the batch's longest issue (`encoder.bucketed`)."""
+
+    BATCH = 64  # issues per call of the function
 
     def __init__(self, model: Model, saved: dict | None = None):
         from .classifier import Head
@@ -119,23 +130,62 @@ class Predictor:
                     f"{model.classifiers}/{slug}: trained with encoder {used}; config.yaml's `encoder` "
                     f"says {self.encoder.layout()}: run `dvc repro` to retrain"
                 )
-        self.baselines = {
-            slug: baseline.load(model.baseline / f"{slug}.pkl") for slug in self.thresholds if self.weight
-        }
+        self.baselines = (
+            baseline.Baselines({slug: baseline.load(model.baseline / f"{slug}.pkl") for slug in self.thresholds})
+            if self.weight
+            else None
+        )
+        self._forward = self._function()
+
+    def _function(self):
+        """texts -> (pooled vectors, the score of every trained head): one TensorFlow function,
+        from tokenising to the heads, traced once for any number and length of texts."""
+        from .classifier import scorer
+        from .encoder import bucketed
+        from .runtime import tf
+
+        trained = [(slug, head) for slug, head in self.heads.items() if head.model is not None]
+        frozen = [(slug, head.model) for slug, head in trained if head.meta["frozen"]]  # on the pooled vectors
+        tuned = [(slug, head.model) for slug, head in trained if not head.meta["frozen"]]  # with their own encoder
+        self.trained = [slug for slug, _ in frozen + tuned]
+        on_vectors = scorer([model for _, model in frozen]) if frozen else None
+        length = self.model.layout.sequence_length
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+        def forward(texts):
+            tokens = bucketed(self.encoder.pack(texts), length)
+            pooled = self.encoder.pooled(tokens, training=False)
+            scores = ([on_vectors(pooled)] if frozen else []) + [model(tokens, training=False) for _, model in tuned]
+            scores = [tf.cast(part, pooled.dtype) for part in scores]
+            return pooled, tf.concat(scores, axis=1) if scores else tf.zeros([tf.shape(pooled)[0], 0], pooled.dtype)
+
+        return forward
 
     def normalise(self, issues: list[dict]) -> list[str]:
         """Model text of issues ({title, body}), as preprocess made it of the training issues."""
         return [normalise(issue.get("title") or "", issue.get("body") or "", self.model.text) for issue in issues]
 
+    def forward(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Pooled vectors and trained heads' scores (columns: self.trained) of normalised texts."""
+        if not texts:
+            return np.zeros((0, self.encoder.pooled.output.shape[-1]), "float32"), np.zeros((0, len(self.trained)))
+        parts = [self._forward(texts[i : i + self.BATCH]) for i in range(0, len(texts), self.BATCH)]
+        if len(parts) == 1:
+            return np.asarray(parts[0][0]), np.asarray(parts[0][1])
+        return tuple(np.concatenate([np.asarray(part[k]) for part in parts]) for k in (0, 1))
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """The encoder's pooled vector of each (normalised) text."""
+        return self.forward(texts)[0]
+
     def scores(self, texts: list[str]) -> dict[str, np.ndarray]:
         """slug -> the deployed model's score of each (normalised) text."""
-        tokens = self.encoder.tokenize(texts)
-        vectors = self.encoder.encode(tokens) if self.model.layout.frozen else None  # once for all labels
-        scores = {}
-        for slug, head in self.heads.items():
-            scores[slug] = head.scores(tokens, vectors)
-            if self.weight:
-                scores[slug] = blend(scores[slug], baseline.scores(self.baselines[slug], texts), self.weight)
+        _, head_scores = self.forward(texts)
+        column = {slug: head_scores[:, i] for i, slug in enumerate(self.trained)}
+        scores = {slug: column.get(slug, np.zeros(len(texts))) for slug in self.heads}  # an untrained head: 0
+        if self.baselines is not None:
+            theirs = self.baselines.scores(texts)
+            scores = {slug: blend(score, theirs[slug], self.weight) for slug, score in scores.items()}
         return scores
 
     def predict(self, issues: list[dict], key: str | None = None) -> list[dict]:
@@ -148,7 +198,7 @@ class Predictor:
             info = self.thresholds[slug]
             threshold = info["threshold"] if key is None else info["by_precision"][key]
             for result, score in zip(results, scores):
-                result["scores"][info["name"]] = round(float(score), 4)
+                result["scores"][info["name"]] = round(float(score), 8)  # as the score files keep them
                 if threshold is not None and score >= threshold:
                     result["labels"].append(info["name"])
         return results

@@ -282,6 +282,16 @@ class LabelConfig:
 
 
 @dataclass(frozen=True)
+class ServeConfig:
+    """The `serve` command: where it listens and how much a request may carry."""
+
+    host: str
+    port: int = field(metadata={"min": 1, "max": 65535})
+    max_batch: int = field(metadata={"min": 1})
+    max_request_bytes: int = field(metadata={"min": 1024})
+
+
+@dataclass(frozen=True)
 class AcceleratorConfig:
     """GPU switches of the training stages."""
 
@@ -321,6 +331,7 @@ class Config:
     baseline: BaselineConfig
     evaluate: EvaluateConfig
     label: LabelConfig
+    serve: ServeConfig
     accelerator: AcceleratorConfig
     paths: PathsConfig
 
