@@ -36,7 +36,7 @@ TEST_FILES = [
 ]  # fmt: skip
 TOP_FILES = [
     ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".github/dependabot.yml", ".github/workflows/ci.yaml",
-    "README.md", ".dockerignore", "Dockerfile",
+    "README.md", ".cookiecutter.json", ".dockerignore", "Dockerfile",
     "config.yaml", "dvc.yaml", "pyproject.toml", "scripts/tiny_repro.sh", "scripts/serve.sh",
     "scripts/remote_credentials.sh", "docs/cloud.md", "docs/internals.md", "docs/labelling.md", "docs/own-data.md",
     "docs/serving.md",
