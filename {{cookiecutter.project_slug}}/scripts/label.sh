@@ -7,15 +7,7 @@
 # credentials.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/remote_credentials.sh
-
-promoted="$(python3 -c 'import yaml; print(yaml.safe_load(open("config.yaml"))["paths"]["promoted"])')"
-if [[ ! -f "$promoted/active.dvc" ]]; then
-  echo "error: $promoted/active.dvc not found: no model is promoted yet; a training run promotes one" \
-    "when it passes its gates (docs/labelling.md)" >&2
-  exit 2
-fi
-dvc pull --quiet "$promoted/active.dvc"
+source scripts/pull_promoted.sh
 
 if [[ -n "${LABEL_ISSUES:-}" ]]; then
   which=(--issues "$LABEL_ISSUES")

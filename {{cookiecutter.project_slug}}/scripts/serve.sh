@@ -5,16 +5,5 @@
 # (default 0.0.0.0), the remote's credentials.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/remote_credentials.sh
-
-promoted="$(python3 -c 'import yaml; print(yaml.safe_load(open("config.yaml"))["paths"]["promoted"])')"
-if [[ ! -f "$promoted/active.dvc" ]]; then
-  echo "error: $promoted/active.dvc not found: no model is promoted yet; promote one (docs/labelling.md)," \
-    "commit $promoted/, then build the image again" >&2
-  exit 2
-fi
-if [[ ! -d .git ]]; then  # an image holds no git history: DVC works without it when told so
-  dvc config --local core.no_scm true
-fi
-dvc pull --quiet "$promoted/active.dvc"
+source scripts/pull_promoted.sh
 exec python3 -m {{ cookiecutter.package_name }} serve --host "${SERVE_HOST:-0.0.0.0}" --port "${PORT:-8000}" "$@"

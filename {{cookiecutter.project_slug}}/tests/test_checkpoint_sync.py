@@ -148,3 +148,28 @@ def test_the_importers_store_travels_through_the_remote(machines):
     (first / "config.yaml").write_text(CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
     result = cli("import-cache", "pull", cwd=first)
     assert result.returncode == 0 and "import.source is 'demo': no store of GitHub issues" in result.stdout
+
+
+def test_a_search_is_pushed_only_in_a_state_it_can_resume_from(machines):
+    """keras-tuner writes its files in place: a push that would catch one half-written, or a trial
+    its oracle started without its trial.json, keeps the remote's last whole state."""
+    first, second, _ = machines
+    search = first / ".checkpoints/train/bug/tuner-0123/search"
+    (search / "trial_00").mkdir(parents=True)
+    (search / "oracle.json").write_text(json.dumps({"start_order": ["00"], "end_order": ["00"]}))
+    (search / "trial_00/trial.json").write_text(json.dumps({"trial_id": "00", "status": "COMPLETED"}))
+    (search / "trial_00/checkpoint.weights.h5").write_bytes(b"weights")
+    sync = RemoteCheckpoints(".checkpoints", "run")
+    assert sync.push().startswith("checkpoints: pushed 3 files")
+    whole = sync._manifest()
+
+    (search / "oracle.json").write_text(json.dumps({"start_order": ["00", "01"], "end_order": ["00"]}))
+    assert sync.push() is None  # trial 01 started, its trial.json not written yet
+    (search / "trial_01").mkdir()
+    (search / "trial_01/trial.json").write_text('{"trial_id": "01", "hyperparameters": {"val')  # cut off
+    assert sync.push() is None and sync._manifest() == whole
+    (search / "trial_01/trial.json").write_text(json.dumps({"trial_id": "01", "status": "RUNNING"}))
+    assert sync.push().startswith("checkpoints: pushed 4 files")
+
+    RemoteCheckpoints(second / ".checkpoints", "run").pull()
+    assert files_under(second / ".checkpoints") == files_under(first / ".checkpoints")

@@ -160,3 +160,18 @@ def test_five_megabyte_bodies_take_bounded_time_and_memory(tmp_path):
     texts = {row["number"]: row["text"] for row in map(json.loads, open(processed / "issues.jsonl"))}
     assert all(len(text) <= max_chars for text in texts.values())
     assert len(texts[31]) == max_chars and texts[32] == texts[33] == "huge"
+
+
+def test_tensorflows_start_up_lines_stay_out_of_a_commands_output(tmp_path):
+    """Loading TensorFlow prints nothing a user could act on; a real message still shows."""
+    script = (
+        "import os\n"
+        "from {{ cookiecutter.package_name }} import runtime\n"
+        "with runtime._without_startup_noise():\n"
+        "    os.write(2, b'I0000 port.cc:153] oneDNN custom operations are on. You may see...\\n')\n"
+        "    os.write(2, b'E0000 real trouble: the model file is damaged\\n')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(SRC)},
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "E0000 real trouble: the model file is damaged\n"

@@ -33,6 +33,7 @@ from .core.errors import PipelineError
 MANIFEST = "manifest.json"
 RUN = re.compile(r"[A-Za-z0-9._-]+")
 FIRST = "checkpoint.npz"  # a folder's resume point: the files it refers to are written before it
+TUNER = "tuner-"  # keras-tuner's folders (classifier.train_label): it rewrites its files in place
 
 
 class SyncError(PipelineError):
@@ -66,6 +67,22 @@ def sha256(path: Path) -> str:
 
 def _size(total: int) -> str:
     return f"{total / 1e6:.1f} MB"
+
+
+def _searches_whole(files: dict[str, tuple[Path, str, int]]) -> bool:
+    """Every keras-tuner state file reads as JSON, and every trial its oracle has started has its
+    trial.json: a search resumes from such a state (a trial that was running is run again)."""
+    tuner = {rel: link for rel, (link, _, _) in files.items() if rel.startswith(TUNER) or f"/{TUNER}" in rel}
+    try:
+        states = {rel: json.loads(link.read_bytes()) for rel, link in tuner.items() if rel.endswith(".json")}
+    except ValueError:  # cut off mid-write
+        return False
+    for rel, state in states.items():
+        if rel.endswith("/oracle.json"):
+            folder = rel.rsplit("/", 1)[0]
+            if any(f"{folder}/trial_{trial}/trial.json" not in states for trial in state.get("start_order", [])):
+                return False
+    return True
 
 
 class RemoteCheckpoints:
@@ -118,6 +135,8 @@ class RemoteCheckpoints:
             return self.clear() if self._manifest() else None
         with tempfile.TemporaryDirectory(dir=self.local, prefix=".push-") as staging:  # dot folders: never pushed
             files = self._snapshot(Path(staging))
+            if files is None:  # a search is writing its state: the remote keeps the last whole one
+                return None
             if not files:
                 return self.clear() if self._manifest() else None
             manifest = {"run": self.run, "files": {rel: {"sha256": h, "size": s} for rel, (_, h, s) in files.items()}}
@@ -136,10 +155,11 @@ class RemoteCheckpoints:
             self.fs.rm(self._path("objects", digest))
         return f"{self.kind}: pushed {len(files)} files ({_size(sent)} uploaded) to {self.url}"
 
-    def _snapshot(self, staging: Path) -> dict[str, tuple[Path, str, int]]:
+    def _snapshot(self, staging: Path) -> dict[str, tuple[Path, str, int]] | None:
         """rel path -> (a hard link frozen now, its sha256, size). Training replaces checkpoint files by
-        renaming, so a link keeps the version read. A folder that a finished stage removed meanwhile is
-        left out whole: half of it would resume with the wrong best weights."""
+        renaming, so a link keeps the version read; keras-tuner rewrites its own in place, so they are
+        copied. A folder that a finished stage removed meanwhile is left out whole: half of it would
+        resume with the wrong best weights. None while a search's state is half-written."""
         folders: dict[Path, list[Path]] = defaultdict(list)
         for path in self.local.rglob("*"):  # less temporary files and folders (dot names)
             if path.is_file() and not any(part.startswith(".") for part in path.relative_to(self.local).parts):
@@ -151,15 +171,17 @@ class RemoteCheckpoints:
                 for path in sorted(paths, key=lambda p: (p.name != FIRST, p.name)):
                     link = staging / str(index) / path.name
                     link.parent.mkdir(exist_ok=True)
-                    with contextlib.suppress(OSError):
-                        os.link(path, link)
+                    rel = path.relative_to(self.local)
+                    if not any(part.startswith(TUNER) for part in rel.parts):
+                        with contextlib.suppress(OSError):
+                            os.link(path, link)
                     if not link.exists():
-                        shutil.copyfile(path, link)  # no hard links on this file system
-                    frozen[path.relative_to(self.local).as_posix()] = (link, sha256(link), link.stat().st_size)
+                        shutil.copyfile(path, link)  # rewritten in place, or no hard links on this file system
+                    frozen[rel.as_posix()] = (link, sha256(link), link.stat().st_size)
             except FileNotFoundError:
                 continue
             files.update(frozen)
-        return files
+        return files if _searches_whole(files) else None
 
     def pull(self) -> str:
         """Bring this run's checkpoints from the remote; a damaged set is left out with a warning."""

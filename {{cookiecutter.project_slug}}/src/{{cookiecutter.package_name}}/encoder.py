@@ -12,12 +12,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import keras_hub
 import numpy as np
 
 from .core.config import EncoderConfig
 from .core.errors import PipelineError
-from .runtime import keras, predict, tf
+from .runtime import keras, keras_hub, predict, tf
 
 
 class EncoderError(PipelineError):

@@ -12,16 +12,19 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import warnings
 from pathlib import Path
 
-import keras_hub
 import numpy as np
 
 from . import resumable
 from .encoder import EncoderError, packing, pooled_model, preprocessor, resolve_base, tokenize
-from .runtime import configure, keras, seed_everything, tf
+from .runtime import configure, keras, keras_hub, seed_everything, tf
 
 RESERVED_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+# The masked-LM phase does not use the backbone's pooled ([CLS]) layer, so it has no gradient: as
+# designed, and nothing a user can change
+warnings.filterwarnings("ignore", message="Gradients do not exist for variables .*pooled_dense", category=UserWarning)
 
 
 def scratch_preset(texts: list[str], lm, sequence_length: int, directory: Path, seed: int) -> None:
