@@ -55,10 +55,12 @@ class Baselines:
             self.groups.setdefault(hashlib.sha256(pickle.dumps(vectorizer)).digest(), (vectorizer, []))[1].append(slug)
 
     def scores(self, texts: list[str]) -> dict[str, np.ndarray]:
+        if not texts:
+            return {slug: np.zeros(0) for slug in self.models}
         result = {}
         for vectorizer, slugs in self.groups.values():
-            x = vectorizer.transform(texts) if texts else None
-            linear = [s for s in slugs if isinstance(self.models[s][-1], LogisticRegression) and x is not None]
+            x = vectorizer.transform(texts)
+            linear = [s for s in slugs if isinstance(self.models[s][-1], LogisticRegression)]
             if linear:  # binary: the probability of class 1 is expit(x . coef + intercept)
                 weights = np.vstack([self.models[s][-1].coef_ for s in linear])
                 bias = np.array([self.models[s][-1].intercept_[0] for s in linear])

@@ -69,10 +69,14 @@ def _size(total: int) -> str:
     return f"{total / 1e6:.1f} MB"
 
 
+def _in_search(rel: Path) -> bool:
+    return any(part.startswith(TUNER) for part in rel.parts)
+
+
 def _searches_whole(files: dict[str, tuple[Path, str, int]]) -> bool:
     """Every keras-tuner state file reads as JSON, and every trial its oracle has started has its
     trial.json: a search resumes from such a state (a trial that was running is run again)."""
-    tuner = {rel: link for rel, (link, _, _) in files.items() if rel.startswith(TUNER) or f"/{TUNER}" in rel}
+    tuner = {rel: link for rel, (link, _, _) in files.items() if _in_search(Path(rel))}
     try:
         states = {rel: json.loads(link.read_bytes()) for rel, link in tuner.items() if rel.endswith(".json")}
     except ValueError:  # cut off mid-write
@@ -172,7 +176,7 @@ class RemoteCheckpoints:
                     link = staging / str(index) / path.name
                     link.parent.mkdir(exist_ok=True)
                     rel = path.relative_to(self.local)
-                    if not any(part.startswith(TUNER) for part in rel.parts):
+                    if not _in_search(rel):
                         with contextlib.suppress(OSError):
                             os.link(path, link)
                     if not link.exists():

@@ -160,7 +160,8 @@ class Service:
         self._reloading = threading.Lock()
 
     def reload(self) -> str:
-        """Load the model again (a newly promoted one); on failure the current one keeps serving."""
+        """Load the model again (a newly promoted one); on failure the current one keeps serving.
+        Either way the server's log says so, whoever asked (start-up, SIGHUP, /v1/reload)."""
         if not self._reloading.acquire(blocking=False):
             raise BadRequest(409, "reload: another reload is in progress; try again when it ends")
         previous = self.current
@@ -169,7 +170,9 @@ class Service:
         except Exception as error:  # any failure to load: the old model is still good
             self.metrics.reloads.labels("failed").inc()
             kept = f"; still serving version {previous.version}" if previous else ""
-            raise ReloadFailed(f"reload: the model did not load: {error}{kept}") from error
+            failed = ReloadFailed(f"reload: the model did not load: {error}{kept}")
+            print(f"error: {failed}", file=sys.stderr, flush=True)
+            raise failed from error
         finally:
             self._reloading.release()
         self.current = new
@@ -177,7 +180,9 @@ class Service:
             self.metrics.model.remove(previous.version)
         self.metrics.model.labels(new.version).set(1)
         self.metrics.reloads.labels("loaded").inc()
-        return f"serving version {new.version}" + (f" (was {previous.version})" if previous else "")
+        message = f"serving version {new.version}" + (f" (was {previous.version})" if previous else "")
+        print(f"serve: {message}", file=sys.stderr, flush=True)
+        return message
 
 
 def _found(value) -> str:
@@ -263,8 +268,7 @@ def create_app(config: Config, tokens: list[str] | None, service: Service | None
                 response = await handler(request)
             except BadRequest as error:
                 response = _error(error.status, str(error))
-            except ReloadFailed as error:
-                print(f"error: {error}", file=sys.stderr, flush=True)
+            except ReloadFailed as error:  # logged by Service.reload
                 response = _error(500, str(error))
             except Exception as error:  # a bug: this request fails, the server keeps serving
                 print(f"error: {name}: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
@@ -319,7 +323,6 @@ def create_app(config: Config, tokens: list[str] | None, service: Service | None
 
     async def reload(request: Request) -> Response:
         message = await anyio.to_thread.run_sync(service.reload)
-        print(f"serve: {message}", file=sys.stderr, flush=True)
         return JSONResponse({"status": message, "version": service.current.version})
 
     async def healthz(request: Request) -> Response:
@@ -338,19 +341,19 @@ def create_app(config: Config, tokens: list[str] | None, service: Service | None
 
         async def first_load():
             try:
-                message = await anyio.to_thread.run_sync(service.reload)
-                print(f"serve: {message}", file=sys.stderr, flush=True)
-            except Exception as error:  # nothing to serve: stop the server, exit non-zero
-                print(f"error: {error}", file=sys.stderr, flush=True)
+                await anyio.to_thread.run_sync(service.reload)
+            except ReloadFailed:  # nothing to serve: stop the server, exit non-zero
                 app.state.failed = True
                 os.kill(os.getpid(), signal.SIGTERM)
 
         def on_sighup():
             async def again():
                 try:
-                    print(f"serve: {await anyio.to_thread.run_sync(service.reload)}", file=sys.stderr, flush=True)
-                except (BadRequest, ReloadFailed) as error:
+                    await anyio.to_thread.run_sync(service.reload)
+                except BadRequest as error:  # another reload runs
                     print(f"error: {error}", file=sys.stderr, flush=True)
+                except ReloadFailed:  # logged; the old model serves on
+                    pass
 
             loop.create_task(again())
 
