@@ -18,9 +18,9 @@ COOKIECUTTER = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="u
 
 PACKAGE_FILES = [
     "__init__.py", "__main__.py", "baseline.py", "checkpoint_sync.py", "classifier.py", "cli.py", "dataset.py",
-    "encoder.py", "evaluate.py", "gates.py", "label.py", "language_model.py", "monitor.py", "predict.py",
-    "preprocess.py", "promote.py", "reference_config.yaml", "report.py", "resumable.py", "runtime.py", "serve.py",
-    "text.py", "tuning.py",
+    "encoder.py", "encoder_head.py", "evaluate.py", "gates.py", "head.py", "label.py", "language_model.py",
+    "monitor.py", "predict.py", "preprocess.py", "promote.py", "reference_config.yaml", "report.py", "resumable.py",
+    "runtime.py", "serve.py", "text.py", "tuning.py", "vectors.py",
     "core/__init__.py", "core/command.py", "core/config.py", "core/errors.py", "core/files.py",
     "stages/__init__.py", "stages/baseline.py", "stages/evaluate.py", "stages/finetune_lm.py",
     "stages/import_issues.py", "stages/preprocess.py", "stages/train.py",
@@ -30,9 +30,9 @@ PACKAGE_FILES = [
 TEST_FILES = [
     "conftest.py", "fake_github.py", "test_checkpoint_sync.py", "test_cli.py", "test_config.py", "test_demo.py",
     "test_dump.py", "test_evaluate.py", "test_faults.py", "test_github_import.py", "test_github_resume.py",
-    "test_label.py", "test_language_model.py", "test_monitor.py", "test_predict.py", "test_preprocess.py",
-    "test_promote.py", "test_resume.py", "test_resumable.py", "test_serve.py", "test_stage_deps.py", "test_text.py",
-    "tiny.yaml",
+    "test_head.py", "test_label.py", "test_language_model.py", "test_monitor.py", "test_predict.py",
+    "test_preprocess.py", "test_promote.py", "test_resume.py", "test_resumable.py", "test_serve.py",
+    "test_stage_deps.py", "test_text.py", "test_tuning.py", "tiny.yaml",
 ]  # fmt: skip
 TOP_FILES = [
     ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".github/dependabot.yml", ".github/workflows/ci.yaml",

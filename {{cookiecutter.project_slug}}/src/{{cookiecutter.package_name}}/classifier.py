@@ -1,10 +1,11 @@
-"""One binary classifier per label on the encoder: build, train (optional keras-tuner search,
-then a final fit resumable after a kill, logged with dvclive), save and load.
+"""One binary classifier per label: trained (an optional keras-tuner search, then a final fit
+resumable after a kill, logged with dvclive), saved and loaded.
 
-With `encoder.frozen: true` (the default) every issue is encoded once (by finetune_lm) and a
-small head is trained on the pooled vectors, which is fast and cheap. With `false`, each label
-trains its own copy of the encoder with its head. Either way the label's folder holds what
-prediction needs: `meta.json`, and `head.keras` or `model.keras`.
+With `encoder.frozen: true` (the default) every issue is encoded once, by finetune_lm, and the
+label's head (head.py, numpy) trains on those vectors: the stage never loads TensorFlow and takes
+seconds. With `false`, each label fine-tunes its own copy of the encoder with its head, in Keras
+(encoder_head.py). Either way the label's folder holds what prediction needs: `meta.json`, and
+`head.npz` or `model.keras`.
 """
 
 from __future__ import annotations
@@ -16,45 +17,9 @@ from pathlib import Path
 import numpy as np
 from dvclive import Live
 
-from . import resumable
+from . import head, resumable, vectors
 from .core import files
 from .core.config import Config
-from .encoder import Encoder
-from .runtime import configure, keras, predict, seed_everything, tf
-from .tuning import search, search_space
-
-
-def build_head(hp: dict) -> keras.Sequential:
-    layers: list = [keras.layers.Dropout(hp["dropout"])]
-    if hp["hidden_units"]:
-        layers += [keras.layers.Dense(int(hp["hidden_units"]), activation="relu"), keras.layers.Dropout(hp["dropout"])]
-    layers.append(keras.layers.Dense(1, activation="sigmoid", name="score", dtype="float32"))
-    return keras.Sequential(layers, name="head")
-
-
-def compile_model(model: keras.Model, learning_rate: float, jit_compile: bool) -> keras.Model:
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
-        loss="binary_crossentropy",
-        metrics=[keras.metrics.AUC(curve="PR", name="pr_auc"), keras.metrics.AUC(name="roc_auc")],
-        jit_compile=jit_compile,
-    )
-    return model
-
-
-def build_model(encoder: Encoder, hp: dict, vectors: np.ndarray | None, jit_compile: bool) -> keras.Model:
-    """Encoder + head trained together; or, given the train split's `vectors`, a head alone on
-    encoded vectors, which it first standardises (pooled vectors of a small encoder can differ
-    from issue to issue by little, and a head learns slowly from such inputs)."""
-    head = build_head(hp)
-    if vectors is None:
-        model = keras.Model(encoder.pooled.input, head(encoder.pooled.output), name="classifier")
-    else:
-        inputs = keras.Input(shape=(vectors.shape[1],), name="pooled")
-        standardise = keras.layers.Normalization(name="standardise")
-        standardise.adapt(vectors)
-        model = keras.Model(inputs, head(standardise(inputs)), name="classifier")
-    return compile_model(model, float(hp["learning_rate"]), jit_compile)
 
 
 def class_weights(y: np.ndarray, policy: str) -> dict[int, float] | None:
@@ -62,12 +27,6 @@ def class_weights(y: np.ndarray, policy: str) -> dict[int, float] | None:
     if policy == "none" or positives in (0, len(y)):
         return None
     return {0: len(y) / (2 * (len(y) - positives)), 1: len(y) / (2 * positives)}
-
-
-def early_stopping(patience: int) -> list:
-    """The tuner's early stopping, as resumable.fit stops the final fit: `patience` epochs without a
-    lower validation loss, keeping the best epoch's weights; 0: none, every epoch runs."""
-    return [keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)] if patience else []
 
 
 def log_history(directory: Path, history: dict[str, list[float]]) -> None:
@@ -78,6 +37,34 @@ def log_history(directory: Path, history: dict[str, list[float]]) -> None:
             live.log_metric(name, values[epoch])
         live.next_step()
     live.end()
+
+
+class OnVectors:
+    """The frozen encoder's way: a numpy head on each issue's cached vector."""
+
+    def __init__(self, config: Config, texts: dict[str, list[str]], numbers: dict[str, list[int]]):
+        self.config = config
+        self.inputs = {split: self._vectors(numbers[split], split_texts) for split, split_texts in texts.items()}
+
+    def _vectors(self, numbers: list[int], texts: list[str]) -> np.ndarray:
+        saved = vectors.read(Path(self.config.paths.encoder), numbers, self.config.encoder)
+        if saved is not None:
+            return saved
+        from .encoder import Encoder  # not saved with this layout: encoded now, with TensorFlow
+
+        encoder = Encoder(self.config.paths.encoder, self.config.encoder)
+        return encoder.encode(encoder.tokenize(texts))
+
+    def trainable(self, hp: dict, batch_size: int, weights: dict | None) -> head.Trainer:
+        built = head.Head.build(self.inputs["train"], hp["hidden_units"], self.config.seed)
+        return head.Trainer(built, float(hp["learning_rate"]), float(hp["dropout"]), batch_size, weights)
+
+    def scores(self, trainable: head.Trainer, split: str) -> np.ndarray:
+        return trainable.head.scores(self.inputs[split])
+
+    def save(self, trainable: head.Trainer, directory: Path) -> str:
+        trainable.head.save(directory)
+        return head.FILE
 
 
 def train_label(
@@ -93,18 +80,23 @@ def train_label(
     """Train, save to `out` and log to `logs` one label's classifier, resumable from `checkpoints`;
     return its val and test scores."""
     params, values = config.classifier_for(slug)
-    configure(config.accelerator)
-    seed_everything(config.seed)
-    encoder = Encoder(config.paths.encoder, config.encoder)
-    if config.encoder.frozen:  # every issue encoded once (by finetune_lm), the head trains on the vectors
-        inputs = {split: encoder.vectors(numbers[split], split_texts) for split, split_texts in texts.items()}
-        vectors = inputs["train"]
+    if config.encoder.frozen:
+        way = OnVectors(config, texts, numbers)
     else:
-        inputs, vectors = {split: encoder.tokenize(split_texts) for split, split_texts in texts.items()}, None
+        from .encoder_head import OwnEncoder  # TensorFlow loads here, only for this way
+
+        way = OwnEncoder(config, texts)
     weights = class_weights(targets["train"], params.class_weight)
 
-    def build(hp_values: dict) -> keras.Model:
-        return build_model(encoder, hp_values, vectors, config.accelerator.jit_compile)
+    def fit(hp: dict, epochs: int, checkpoint: resumable.Checkpoint | resumable.InMemory) -> tuple:
+        model = way.trainable(hp, params.batch_size, weights)
+        state = resumable.fit(
+            model, way.inputs["train"], targets["train"],
+            epochs=epochs, batch_size=params.batch_size, seed=config.seed, checkpoint=checkpoint,
+            every_steps=params.checkpoint_every_steps, validation=(way.inputs["val"], targets["val"]),
+            patience=params.patience, verbose=isinstance(checkpoint, resumable.Checkpoint),
+        )  # fmt: skip
+        return model, state
 
     tuning = config.classifier.tuning
     key = resumable.fingerprint(
@@ -113,90 +105,50 @@ def train_label(
     )  # fmt: skip
     report: dict = {"tuned": False, "values": values}
     if tuning.tune:
+        from .tuning import search, search_space  # keras-tuner loads TensorFlow: only when searching
+
         fixed = set(config.labels[slug].overrides)
-        best, trials = search(
-            lambda hp: build(hp.values), search_space(tuning, values, fixed), tuning, config.seed,
-            checkpoints / f"tuner-{key}", params.epochs,
-            x=inputs["train"], y=targets["train"], validation_data=(inputs["val"], targets["val"]),
-            batch_size=params.batch_size, class_weight=weights, callbacks=early_stopping(params.patience),
-        )  # fmt: skip
+        trial = lambda hp, epochs: fit(hp, epochs, resumable.InMemory())[1].history  # noqa: E731
+        best, trials = search(trial, search_space(tuning, values, fixed), tuning, config.seed,
+                              checkpoints / f"tuner-{key}", params.epochs)  # fmt: skip
         values = {**values, **best}
         report = {"tuned": True, "tuner": tuning.tuner, "objective": tuning.objective, "values": values,
                   "trials": trials}  # fmt: skip
 
-    seed_everything(config.seed)
-    model = build(values)
-    state = resumable.fit(
-        model, inputs["train"], targets["train"],
-        epochs=params.epochs, batch_size=params.batch_size, seed=config.seed,
-        checkpoint=resumable.Checkpoint(checkpoints / "fit", key),
-        every_steps=params.checkpoint_every_steps, validation=(inputs["val"], targets["val"]),
-        patience=params.patience, class_weight=weights,
-    )  # fmt: skip
+    model, state = fit(values, params.epochs, resumable.Checkpoint(checkpoints / "fit", key))
     log_history(logs, state.history)
     files.write_json(logs / "throughput.json", state.throughput())
-    meta = {"trained": True, "label": config.labels[slug].name, "frozen": config.encoder.frozen, **encoder.layout()}
-    save(model, out, meta)
+    name = way.save(model, out)
+    meta = {"trained": True, "label": config.labels[slug].name, "frozen": config.encoder.frozen,
+            **vectors.layout(config.encoder), "model": name}  # fmt: skip
+    files.write_json(out / "meta.json", meta)
     files.write_json(out / "hyperparameters.json", report)
-    return {split: predict(model, inputs[split]).reshape(-1) for split in ("val", "test")}
+    return {split: way.scores(model, split).reshape(-1) for split in ("val", "test")}
 
 
-def save(model: keras.Model, directory: Path, meta: dict) -> None:
-    name = "head.keras" if meta["frozen"] else "model.keras"
-    model.save(directory / name)
-    files.write_json(directory / "meta.json", {**meta, "model": name})
-
-
-class Head:
-    """A trained label folder, loaded as it was saved (predict.Predictor scores with it)."""
+class Saved:
+    """A trained label folder, as prediction reads it: `meta`, and the head's arrays (`arrays`, on
+    the frozen encoder's vectors) or the Keras model with its own encoder (`model`)."""
 
     def __init__(self, directory: Path):
         self.meta = json.loads((directory / "meta.json").read_text())
-        self.model = keras.models.load_model(directory / self.meta["model"]) if self.meta["trained"] else None
+        self.arrays: list[np.ndarray] | None = None
+        self.model = None
+        if not self.meta["trained"]:
+            return
+        if self.meta["model"] == head.FILE:
+            self.arrays = head.Head.load(directory).arrays
+            return
+        from .runtime import keras
 
+        model = keras.models.load_model(directory / self.meta["model"])
+        if self.meta["frozen"]:  # head.keras: a Keras head on the vectors, from an older template
+            from .encoder_head import head_arrays
 
-def scorer(models: list[keras.Model]):
-    """pooled vectors -> (issues, heads) scores of heads on the frozen encoder, as a few batched
-    ops for all of them (fifty heads called one by one cost fifty times a dozen small ops). The
-    arithmetic of build_model's layers (standardise, Dense + ReLU, Dense + sigmoid; no dropout when
-    predicting), heads of the same shape stacked. A head of another shape or dtype (mixed
-    precision) is called as trained."""
-    weights = [_weights(model) for model in models]
-    if any(w is None for w in weights):
-        return lambda pooled: tf.stack([model(pooled, training=False)[:, 0] for model in models], axis=1)
-    groups: dict[tuple, list[int]] = {}
-    for index, arrays in enumerate(weights):
-        groups.setdefault(tuple(a.shape for a in arrays), []).append(index)
-    stacked = [[tf.constant(np.stack(parts)) for parts in zip(*(weights[i] for i in members))]
-               for members in groups.values()]  # fmt: skip
-    order = np.argsort([i for members in groups.values() for i in members])  # back to the heads' order
+            self.arrays = head_arrays(model, directory)
+        else:
+            self.model = model
 
-    def scores(pooled):
-        columns = []
-        for mean, scale, *dense in stacked:
-            z = (pooled[None] - mean[:, None]) / scale[:, None]  # (heads, issues, features)
-            for layer, (kernel, bias) in enumerate(zip(dense[::2], dense[1::2]), 1):
-                z = tf.einsum("lnd,ldh->lnh", z, kernel) + bias[:, None]
-                z = tf.sigmoid(z) if layer == len(dense) // 2 else tf.nn.relu(z)
-            columns.append(tf.transpose(z[:, :, 0]))
-        return tf.gather(tf.concat(columns, axis=1), order, axis=1)
-
-    return scores
-
-
-def _weights(model: keras.Model) -> list[np.ndarray] | None:
-    """[mean, scale, kernel, bias, ...] of a head as build_model makes it, or None."""
-    try:
-        standardise, head = model.get_layer("standardise"), model.get_layer("head")
-    except ValueError:
-        return None
-    dense = [layer for layer in head.layers if isinstance(layer, keras.layers.Dense)]
-    others = [layer for layer in head.layers if not isinstance(layer, keras.layers.Dense | keras.layers.Dropout)]
-    activations = [layer.activation.__name__ for layer in dense]
-    if others or activations != ["relu"] * (len(dense) - 1) + ["sigmoid"]:
-        return None
-    if any(layer.dtype_policy.name != "float32" for layer in [standardise, *dense]):
-        return None
-    mean, variance = (np.asarray(w, "float32").reshape(-1) for w in (standardise.mean, standardise.variance))
-    scale = np.maximum(np.sqrt(variance), keras.backend.epsilon()).astype("float32")
-    return [mean, scale] + [np.asarray(w, "float32") for layer in dense for w in (layer.kernel, layer.bias)]
+    @property
+    def trained(self) -> bool:
+        return self.arrays is not None or self.model is not None

@@ -1,6 +1,7 @@
 """Text -> vectors: the encoder as every other part uses it (keras-hub's preprocessor / backbone
-split). Tokenising, packing (head or head+tail), pooling, loading a preset, and the vector cache
-that lets every label's head reuse one encoding of the issues. Training it is language_model.py's.
+split). Tokenising, packing (head or head+tail), pooling, loading a preset, and encoding the
+labelled issues once for every label's head (vectors.py keeps them). Training it is
+language_model.py's.
 
 How a text becomes a vector (`encoder` in config.yaml: sequence length, pooling, truncation) is
 one layout for the whole model: finetune_lm trains with it, the heads read vectors made with it,
@@ -9,11 +10,11 @@ and prediction encodes each issue once for all labels.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
+from . import vectors
 from .core.config import EncoderConfig
 from .core.errors import PipelineError
 from .runtime import keras, keras_hub, predict, tf
@@ -116,8 +117,6 @@ def bucketed(tokens: dict, limit: int, smallest: int = 16) -> dict:
 class Encoder:
     """A trained encoder preset (finetune_lm's output): tokenisation and pooled issue vectors."""
 
-    VECTORS = "vectors"  # in the preset folder: the labelled issues' vectors (.npy) and their index (.json)
-
     def __init__(self, preset: str | Path, options: EncoderConfig):
         self.preset, self.options = Path(preset), options
         self.preprocessor = preprocessor(str(preset), options.sequence_length)
@@ -127,8 +126,7 @@ class Encoder:
 
     def layout(self) -> dict:
         """How texts become vectors: saved with the vectors and with each label's model."""
-        o = self.options
-        return {"sequence_length": o.sequence_length, "pooling": o.pooling, "truncation": o.truncation}
+        return vectors.layout(self.options)
 
     def tokenize(self, texts: list[str], chunk: int = 512) -> dict[str, np.ndarray]:
         """Token arrays for `texts`: computed once per split, reused by every epoch and trial."""
@@ -138,21 +136,8 @@ class Encoder:
         """Pooled vectors of tokenised issues."""
         return predict(self.pooled, tokens, batch_size)
 
-    def save_vectors(self, numbers: list[int], texts: list[str]) -> None:
-        """Encode the issues once for every label's head (each would otherwise encode them all).
-        Plain .npy and .json, byte-identical from run to run (an .npz stamps the time)."""
-        np.save(self.preset / f"{self.VECTORS}.npy", self.encode(self.tokenize(texts)))
-        index = {**self.layout(), "numbers": numbers}
-        (self.preset / f"{self.VECTORS}.json").write_text(json.dumps(index) + "\n")
-
-    def vectors(self, numbers: list[int], texts: list[str]) -> np.ndarray:
-        """Pooled vectors of these issues: the saved ones when they were made as this encoder
-        makes them (same layout), else encoded now."""
-        path = self.preset / f"{self.VECTORS}.json"
-        if path.is_file():
-            index = json.loads(path.read_text())
-            row = {number: i for i, number in enumerate(index["numbers"])}
-            same = {key: index.get(key) for key in self.layout()} == self.layout()
-            if same and all(number in row for number in numbers):
-                return np.load(self.preset / f"{self.VECTORS}.npy")[[row[number] for number in numbers]]
-        return self.encode(self.tokenize(texts))
+    def save_vectors(self, numbers: list[int], texts: list[str], chunk: int = 4096) -> None:
+        """Encode the issues once for every label's head (each would otherwise encode them all),
+        `chunk` at a time: tokens and vectors of the whole corpus are never held at once."""
+        parts = (self.encode(self.tokenize(texts[i : i + chunk])) for i in range(0, len(texts), chunk))
+        vectors.save(self.preset, numbers, self.options, parts, self.pooled.output.shape[-1])

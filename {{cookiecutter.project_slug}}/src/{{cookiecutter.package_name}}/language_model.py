@@ -116,10 +116,10 @@ def finetune_masked_lm(config, masked_lm, packer, texts: list[str], checkpoints:
         config.seed, texts,
     )  # fmt: skip
     return resumable.fit(
-        masked_lm, np.arange(len(texts)), None,
+        resumable.KerasModel(masked_lm, options.batch_size, make_dataset=batches), np.arange(len(texts)), None,
         epochs=options.epochs, batch_size=options.batch_size, seed=config.seed,
         checkpoint=resumable.Checkpoint(checkpoints / "masked_lm", key),
-        every_steps=options.checkpoint_every_steps, make_dataset=batches,
+        every_steps=options.checkpoint_every_steps,
     )  # fmt: skip
 
 
@@ -154,7 +154,7 @@ def finetune_supervised(
         dataclasses.asdict(config.language_model), dataclasses.asdict(layout), config.seed, texts, targets.tolist()
     )
     return resumable.fit(
-        model, tokens, targets,
+        resumable.KerasModel(model, options.batch_size), tokens, targets,
         epochs=options.epochs, batch_size=options.batch_size, seed=config.seed,
         checkpoint=resumable.Checkpoint(checkpoints / "supervised", key),
         every_steps=options.checkpoint_every_steps,

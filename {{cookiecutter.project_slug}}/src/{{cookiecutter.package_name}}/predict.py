@@ -116,16 +116,16 @@ class Predictor:
     BATCH = 64  # issues per call of the function
 
     def __init__(self, model: Model, saved: dict | None = None):
-        from .classifier import Head
+        from .classifier import Saved
         from .encoder import Encoder
 
         saved = saved or model.deployed()
         self.model, self.thresholds, self.weight = model, saved["labels"], saved["baseline_weight"]
         self.encoder = Encoder(model.encoder, model.layout)
-        self.heads = {slug: Head(model.classifiers / slug) for slug in self.thresholds}
+        self.heads = {slug: Saved(model.classifiers / slug) for slug in self.thresholds}
         for slug, head in self.heads.items():
             used = {key: head.meta.get(key) for key in self.encoder.layout()}
-            if head.model is not None and used != self.encoder.layout():
+            if head.trained and used != self.encoder.layout():
                 raise PredictError(
                     f"{model.classifiers}/{slug}: trained with encoder {used}; config.yaml's `encoder` "
                     f"says {self.encoder.layout()}: run `dvc repro` to retrain"
@@ -140,15 +140,13 @@ class Predictor:
     def _function(self):
         """texts -> (pooled vectors, the score of every trained head): one TensorFlow function,
         from tokenising to the heads, traced once for any number and length of texts."""
-        from .classifier import scorer
         from .encoder import bucketed
         from .runtime import tf
 
-        trained = [(slug, head) for slug, head in self.heads.items() if head.model is not None]
-        frozen = [(slug, head.model) for slug, head in trained if head.meta["frozen"]]  # on the pooled vectors
-        tuned = [(slug, head.model) for slug, head in trained if not head.meta["frozen"]]  # with their own encoder
+        frozen = [(slug, head.arrays) for slug, head in self.heads.items() if head.arrays is not None]  # on vectors
+        tuned = [(slug, head.model) for slug, head in self.heads.items() if head.model is not None]  # own encoder
         self.trained = [slug for slug, _ in frozen + tuned]
-        on_vectors = scorer([model for _, model in frozen]) if frozen else None
+        on_vectors = scorer([arrays for _, arrays in frozen]) if frozen else None
         length = self.model.layout.sequence_length
 
         @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
@@ -209,3 +207,29 @@ def predict(config: Config, issues: list[dict], precision: float | None = None) 
     saved = model.deployed()
     key = threshold_key(saved, precision)  # a bad level is answered before TensorFlow loads
     return Predictor(model, saved).predict(issues, key)
+
+
+def scorer(heads: list[list[np.ndarray]]):
+    """pooled vectors -> (issues, heads) scores of heads on the frozen encoder (head.Head's arrays),
+    as a few batched TensorFlow ops for all of them (fifty heads one by one cost fifty times a
+    dozen small ops): standardise, Dense + ReLU, Dense + sigmoid, heads of the same shape stacked."""
+    from .runtime import tf
+
+    groups: dict[tuple, list[int]] = {}
+    for index, arrays in enumerate(heads):
+        groups.setdefault(tuple(a.shape for a in arrays), []).append(index)
+    stacked = [[tf.constant(np.stack(parts)) for parts in zip(*(heads[i] for i in members))]
+               for members in groups.values()]  # fmt: skip
+    order = np.argsort([i for members in groups.values() for i in members])  # back to the heads' order
+
+    def scores(pooled):
+        columns = []
+        for mean, scale, *dense in stacked:
+            z = (tf.cast(pooled, tf.float32)[None] - mean[:, None]) / scale[:, None]  # (heads, issues, features)
+            for layer, (kernel, bias) in enumerate(zip(dense[::2], dense[1::2]), 1):
+                z = tf.einsum("lnd,ldh->lnh", z, kernel) + bias[:, None]
+                z = tf.sigmoid(z) if layer == len(dense) // 2 else tf.nn.relu(z)
+            columns.append(tf.transpose(z[:, :, 0]))
+        return tf.gather(tf.concat(columns, axis=1), order, axis=1)
+
+    return scores

@@ -25,11 +25,11 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from .core.command import raise_if_stopped
-from .runtime import keras
 
 
 def fingerprint(*parts) -> str:
@@ -63,11 +63,69 @@ class State:
         return {"examples": self.examples, "seconds": round(self.seconds, 3), "examples_per_second": round(speed, 2)}
 
 
+class Trainable(Protocol):
+    """What `fit` trains: a Keras model (`KerasModel`) or a head in numpy (head.Trainer)."""
+
+    def weights(self) -> list: ...  # the model's variables, kept at the best epoch
+    def set_weights(self, arrays: list) -> None: ...
+    def state(self) -> list: ...  # and its optimizer's (and dropout RNG's): what a resume needs
+    def set_state(self, arrays: list) -> None: ...
+    def train(self, x, y, seed: list[int]) -> float: ...  # one pass in full batches: the mean loss
+    def evaluate(self, x, y) -> dict[str, float]: ...
+
+
+class KerasModel:
+    """A compiled Keras model as `fit` trains it: its own `fit` on each part of an epoch.
+    `make_dataset(x_part, seed)` turns a part into what Keras takes, when `x` is not arrays
+    (masked-LM text, masked anew each epoch)."""
+
+    def __init__(self, model, batch_size: int, class_weight: dict | None = None, make_dataset: Callable | None = None):
+        self.model, self.batch_size, self.class_weight, self.make_dataset = (
+            model,
+            batch_size,
+            class_weight,
+            make_dataset,
+        )
+
+    def weights(self) -> list:
+        return [v.numpy() for v in self.model.variables]
+
+    def set_weights(self, arrays: list) -> None:
+        _assign(self.model.variables, arrays)
+
+    def _variables(self) -> list:
+        if not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        return list(self.model.variables) + list(self.model.optimizer.variables)
+
+    def state(self) -> list:
+        return [v.numpy() for v in self._variables()]
+
+    def set_state(self, arrays: list) -> None:
+        _assign(self._variables(), arrays)
+
+    def train(self, x, y, seed: list[int]) -> float:
+        if self.make_dataset is not None:
+            result = self.model.fit(self.make_dataset(x, seed), epochs=1, shuffle=False, verbose=0)
+        else:
+            result = self.model.fit(x, y, batch_size=self.batch_size, epochs=1, shuffle=False,
+                                    class_weight=self.class_weight, verbose=0)  # fmt: skip
+        return result.history["loss"][-1]
+
+    def evaluate(self, x, y) -> dict[str, float]:
+        return self.model.evaluate(x, y, batch_size=self.batch_size, verbose=0, return_dict=True)
+
+
+def _assign(variables: list, arrays: list) -> None:
+    for variable, array in zip(variables, arrays, strict=True):
+        variable.assign(array)
+
+
 class Checkpoint:
-    """One stage's checkpoint folder. `checkpoint.npz` holds the training state and every variable
+    """One stage's checkpoint folder. `checkpoint.npz` holds the training state and every array
     of the model and its optimizer (dropout RNG states included: Keras weight files leave those
     out) in one file, so that a kill can never pair the state of one step with the weights of
-    another. `best.npz` holds the model's variables at the best validation loss; it is written
+    another. `best.npz` holds the model's weights at the best validation loss; it is written
     before the state that refers to it."""
 
     def __init__(self, directory: str | Path, key: str):
@@ -75,13 +133,13 @@ class Checkpoint:
         self.key = key
         self.path = self.directory / "checkpoint.npz"
 
-    def load(self, model: keras.Model) -> State:
+    def load(self, model: Trainable) -> State:
         if not self.path.is_file():
             return State()
         try:
             with np.load(self.path) as saved:
                 meta = json.loads(str(saved["meta"]))
-                arrays = {name: saved[name] for name in saved.files if name != "meta"}
+                arrays = _arrays(saved)
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:  # a damaged file: no resume point
             print(f"checkpoint {self.path} is unreadable ({error}): starting over", file=sys.stderr)
             self.clear()
@@ -90,50 +148,62 @@ class Checkpoint:
             print(f"checkpoint in {self.directory} is for another config or data: starting over", file=sys.stderr)
             self.clear()
             return State()
-        if not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)
-        _assign(_all_variables(model), arrays)
+        model.set_state(arrays)
         state = State(**meta["state"])
         print(f"resuming from {self.path}: epoch {state.epoch + 1}, batch {state.step}", file=sys.stderr)
         return state
 
-    def save(self, model: keras.Model, state: State, best: bool = False) -> None:
+    def save(self, model: Trainable, state: State, best: bool = False) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         if best:
-            _save(self.directory / "best.npz", model.variables)
-        _save(self.path, _all_variables(model), meta={"key": self.key, "state": asdict(state)})
+            _save(self.directory / "best.npz", model.weights())
+        _save(self.path, model.state(), meta={"key": self.key, "state": asdict(state)})
 
-    def restore_best(self, model: keras.Model) -> None:
+    def restore_best(self, model: Trainable) -> None:
         best = self.directory / "best.npz"
         if best.is_file():
             with np.load(best) as saved:
-                _assign(model.variables, saved)
+                model.set_weights(_arrays(saved))
 
     def clear(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def _all_variables(model: keras.Model) -> list:
-    return list(model.variables) + list(model.optimizer.variables)
+class InMemory:
+    """No checkpoint files: the best epoch's weights kept in memory (a tuner's trial, which a kill
+    restarts: keras-tuner keeps the finished ones)."""
+
+    def __init__(self):
+        self.best: list | None = None
+
+    def load(self, model: Trainable) -> State:
+        return State()
+
+    def save(self, model: Trainable, state: State, best: bool = False) -> None:
+        if best:
+            self.best = model.weights()
+
+    def restore_best(self, model: Trainable) -> None:
+        if self.best is not None:
+            model.set_weights(self.best)
 
 
-def _save(path: Path, variables: list, meta: dict | None = None) -> None:
+def _arrays(saved) -> list[np.ndarray]:
+    return [saved[f"arr_{i}"] for i in range(len([name for name in saved.files if name != "meta"]))]
+
+
+def _save(path: Path, arrays: list, meta: dict | None = None) -> None:
     """Written beside `path` and renamed into place: the old checkpoint or the new, never half."""
     tmp = path.with_name(f".{path.stem}.tmp.npz")
     extra = {"meta": np.array(json.dumps(meta))} if meta is not None else {}
     try:
-        np.savez(tmp, *[variable.numpy() for variable in variables], **extra)
+        np.savez(tmp, *arrays, **extra)
         tmp.replace(path)
     except BaseException as error:  # a full disk, a stop: the previous checkpoint stands, no temporary file
         tmp.unlink(missing_ok=True)
         if isinstance(error, OSError) and error.filename is None:
             error.filename = str(path)
         raise
-
-
-def _assign(variables: list, saved) -> None:
-    for i, variable in enumerate(variables):
-        variable.assign(saved[f"arr_{i}"])
 
 
 def _take(x, index: np.ndarray):
@@ -145,27 +215,26 @@ def _length(x) -> int:
 
 
 def fit(
-    model: keras.Model,
+    model: Trainable,
     x,
     y: np.ndarray | None,
     *,
     epochs: int,
     batch_size: int,
     seed: int,
-    checkpoint: Checkpoint,
+    checkpoint: Checkpoint | InMemory,
     every_steps: int = 0,
     validation: tuple | None = None,
     patience: int | None = None,
-    class_weight: dict | None = None,
-    make_dataset: Callable | None = None,
+    verbose: bool = True,
 ) -> State:
     """Train `model`, resuming from `checkpoint`; return the final state (its `history`: per epoch).
 
-    Each epoch visits the examples in an order drawn from (seed, epoch), in full batches. `make_dataset(x_part,
-    seed)` turns a slice of `x` into what `fit` takes, when `x` is not arrays (masked-LM text).
-    With `validation` and `patience` > 0, training stops after `patience` epochs without a lower
+    Each epoch visits the examples in an order drawn from (seed, epoch), in full batches. With
+    `validation` and `patience` > 0, training stops after `patience` epochs without a lower
     validation loss and the best epoch's weights are kept; `patience` 0 (or None): every epoch
-    runs and the last epoch's weights are kept, as without Keras' EarlyStopping.
+    runs and the last epoch's weights are kept, as without Keras' EarlyStopping. `verbose`: a
+    line per epoch.
     """
     state = checkpoint.load(model)
     n = _length(x)
@@ -180,29 +249,22 @@ def fit(
         while state.step < batches:
             end = min(state.step + chunk, batches)
             index = order[state.step * batch_size : end * batch_size]
-            part = _take(x, index)
             started = time.perf_counter()
-            if make_dataset is not None:
-                dataset = make_dataset(part, [seed, state.epoch, state.step])
-                result = model.fit(dataset, epochs=1, shuffle=False, verbose=0)
-            else:
-                result = model.fit(
-                    part, y[index], batch_size=batch_size, epochs=1, shuffle=False, class_weight=class_weight, verbose=0
-                )
+            loss = model.train(_take(x, index), None if y is None else y[index], [seed, state.epoch, state.step])
             raise_if_stopped()  # before saving: a stopped stage leaves its last checkpoint, not this step's
             state.seconds += time.perf_counter() - started
             state.examples += len(index)
-            state.partial_loss += result.history["loss"][-1] * len(index)
+            state.partial_loss += loss * len(index)
             state.step = end
             if state.step < batches:
                 checkpoint.save(model, state)
         record = {"loss": state.partial_loss / per_epoch}
         if validation is not None:
-            scores = model.evaluate(*validation, batch_size=batch_size, verbose=0, return_dict=True)
-            record.update({f"val_{key}": value for key, value in scores.items()})
+            record.update({f"val_{key}": value for key, value in model.evaluate(*validation).items()})
         for key, value in record.items():
             state.history.setdefault(key, []).append(float(value))
-        print(f"epoch {state.epoch + 1}/{epochs}: " + ", ".join(f"{k} {v:.4f}" for k, v in record.items()))
+        if verbose:
+            print(f"epoch {state.epoch + 1}/{epochs}: " + ", ".join(f"{k} {v:.4f}" for k, v in record.items()))
         improved = validation is not None and record["val_loss"] < state.best
         if validation is not None:
             state.best, state.wait = (record["val_loss"], 0) if improved else (state.best, state.wait + 1)

@@ -1,4 +1,5 @@
-"""config.yaml `classifier.tuning` -> a keras-tuner search.
+"""config.yaml `classifier.tuning` -> a keras-tuner search: keras-tuner's oracles choose each
+trial's values, and each trial trains as the final fit does (resumable.fit, early stopping included).
 
 Each hyperparameter has a `default_value`. It is searched only when both `tuning.tune` and
 its own `tuning.tune` are true (and no per-label override fixes it); otherwise it stays fixed
@@ -42,18 +43,29 @@ def search_space(tuning: TuningConfig, values: dict[str, Any], fixed: set[str]) 
 
 
 def search(
-    build: Callable[[kt.HyperParameters], Any],
+    trial: Callable[[dict[str, Any], int], dict[str, list[float]]],
     hp: kt.HyperParameters,
     tuning: TuningConfig,
     seed: int,
     directory: Path,
     epochs: int,
-    **fit_kwargs,
 ) -> tuple[dict[str, Any], list[dict]]:
-    """Best hyperparameter values and every trial's values and score."""
+    """Best hyperparameter values and every trial's values and score. `trial(values, epochs)`
+    trains a model (as the final fit trains it: early stopping included) and returns its history;
+    a trial scores its best epoch."""
     direction = "min" if tuning.objective.endswith("loss") else "max"
+    best = min if direction == "min" else max
+
+    def run_trial(tuner, one, *args, **kwargs) -> dict[str, float]:
+        values = dict(one.hyperparameters.values)
+        history = trial(values, int(values.get("tuner/epochs", epochs)))  # hyperband: its bracket's epochs
+        scores = history[tuning.objective]
+        at = scores.index(best(scores))
+        return {name: series[at] for name, series in history.items()}
+
+    base = kt.Hyperband if tuning.tuner == "hyperband" else TUNERS[tuning.tuner]
+    tuner_class = type("Tuner", (base,), {"run_trial": run_trial})  # keras-tuner's oracle, our training
     common = dict(
-        hypermodel=build,
         objective=kt.Objective(tuning.objective, direction=direction),
         hyperparameters=hp,
         seed=seed,
@@ -62,12 +74,12 @@ def search(
         overwrite=False,  # a re-run after a kill resumes the search: finished trials are kept
     )
     if tuning.tuner == "hyperband":
-        tuner = kt.Hyperband(max_epochs=epochs, **common)
+        tuner = tuner_class(max_epochs=epochs, **common)
     else:
-        tuner = TUNERS[tuning.tuner](max_trials=tuning.max_trials, **common)
-    tuner.search(epochs=epochs, verbose=0, **fit_kwargs)
+        tuner = tuner_class(max_trials=tuning.max_trials, **common)
+    tuner.search(verbose=0)
     trials = [
-        {"trial": trial.trial_id, "score": trial.score, "values": trial.hyperparameters.values}
-        for trial in tuner.oracle.get_best_trials(num_trials=len(tuner.oracle.trials))
+        {"trial": one.trial_id, "score": one.score, "values": one.hyperparameters.values}
+        for one in tuner.oracle.get_best_trials(num_trials=len(tuner.oracle.trials))
     ]
     return tuner.get_best_hyperparameters(1)[0].values, trials

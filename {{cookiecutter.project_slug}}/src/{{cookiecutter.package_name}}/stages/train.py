@@ -7,6 +7,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from ..classifier import train_label
 from ..core import files
 from ..core.command import stage_main
 from ..core.config import Config
@@ -15,9 +16,8 @@ from ..dataset import SCORES, SPLITS, Processed, numbers, score_rows, targets, t
 
 
 def run(config: Config, slug: str) -> str:
-    if slug not in config.labels:  # checked before TensorFlow loads: a one-line answer at once
+    if slug not in config.labels:
         raise PipelineError(f"--label: expected one of {', '.join(config.labels)}; found {slug!r}")
-    from ..classifier import train_label
 
     data = Processed(config.paths.processed)
     by_split = {split: data.split(split) for split in SPLITS}

@@ -1,0 +1,122 @@
+"""The numpy head on the frozen encoder's vectors: the Keras head's arithmetic, resumable after a
+kill to the same weights, and the two areas its tuner scores by, as scikit-learn computes them."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import SRC, copy_project
+from {{ cookiecutter.package_name }} import resumable
+from {{ cookiecutter.package_name }}.head import Head, Trainer, average_precision, roc_auc
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(256, 16)).astype("float32")
+Y = (X[:, 0] + RNG.normal(size=256) > 0.8).astype("float32")
+WEIGHTS = {0: 0.7, 1: 1.8}
+
+
+def test_it_trains_as_the_keras_head_does():
+    """Same start, no dropout: Keras' Normalization, Dense layers, Adam and class-weighted loss
+    reach the same losses and weights (float32 rounding apart)."""
+    import keras
+
+    head = Head.build(X, hidden_units=8, seed=0)
+    start = [a.copy() for a in head.arrays]
+    trainer = Trainer(head, learning_rate=0.01, dropout=0.0, batch_size=32, class_weight=WEIGHTS)
+    ours = [trainer.train(X, Y, [0, epoch, 0]) for epoch in range(3)]
+
+    inputs = keras.Input((16,))
+    hidden, score = keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1, activation="sigmoid")
+    model = keras.Model(
+        inputs, score(hidden(keras.layers.Normalization(mean=start[0], variance=start[1] ** 2)(inputs)))
+    )
+    hidden.set_weights(start[2:4])
+    score.set_weights(start[4:6])
+    model.compile(keras.optimizers.Adam(0.01), "binary_crossentropy")
+    theirs = [
+        model.fit(X, Y, batch_size=32, epochs=1, shuffle=False, class_weight=WEIGHTS, verbose=0).history["loss"][0]
+        for _ in range(3)
+    ]
+    assert ours == pytest.approx(theirs, abs=1e-5)
+    for mine, keras_weights in zip(head.arrays[2:], hidden.get_weights() + score.get_weights()):
+        np.testing.assert_allclose(mine, keras_weights, atol=1e-5)
+    np.testing.assert_allclose(head.scores(X), model.predict(X, verbose=0)[:, 0], atol=1e-5)
+    assert trainer.evaluate(X, Y)["loss"] == pytest.approx(model.evaluate(X, Y, verbose=0), abs=1e-5)
+
+
+class Killed(Exception):
+    pass
+
+
+def fit(folder, stop_after: int | None = None) -> tuple[Trainer, resumable.State]:
+    trainer = Trainer(Head.build(X, 8, 0), 0.01, 0.3, 32, WEIGHTS)
+    if stop_after is not None:
+        train, calls = trainer.train, []
+
+        def dies(*args):  # the machine goes away after `stop_after` parts of epochs
+            if len(calls) == stop_after:
+                raise Killed
+            calls.append(1)
+            return train(*args)
+
+        trainer.train = dies
+    state = resumable.fit(trainer, X, Y, epochs=6, batch_size=32, seed=7, every_steps=3, patience=2,
+                          checkpoint=resumable.Checkpoint(folder, "key"), validation=(X[:64], Y[:64]))  # fmt: skip
+    return trainer, state
+
+
+@pytest.mark.parametrize("stop_after", [1, 4, 7])
+def test_killed_and_resumed_equals_uninterrupted(tmp_path, stop_after):
+    straight, expected = fit(tmp_path / "straight")
+    with pytest.raises(Killed):
+        fit(tmp_path / "resumed", stop_after)
+    resumed, state = fit(tmp_path / "resumed")
+    assert state.history == expected.history
+    for mine, theirs in zip(resumed.head.arrays, straight.head.arrays):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+def test_same_seed_same_head_and_saved_as_loaded(tmp_path):
+    first, _ = fit(tmp_path / "a")
+    second, _ = fit(tmp_path / "b")
+    first.head.save(tmp_path)
+    loaded = Head.load(tmp_path)
+    np.testing.assert_array_equal(loaded.scores(X), second.head.scores(X))
+    assert loaded.scores(X[:0]).shape == (0,)  # no rows: no scores
+
+
+def test_areas_match_scikit_learn():
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    scores = np.round(RNG.random(256), 1).astype("float32")  # many ties
+    for y in (Y, (scores + RNG.normal(scale=0.3, size=256) > 0.7).astype("float32")):
+        assert average_precision(y, scores) == pytest.approx(average_precision_score(y, scores))
+        assert roc_auc(y, scores) == pytest.approx(roc_auc_score(y, scores))
+    assert average_precision(np.zeros(4), scores[:4]) == 0.0 and roc_auc(np.ones(4), scores[:4]) == 0.5
+
+
+# The train stage as dvc.yaml runs it; then whether TensorFlow was ever imported
+WITHOUT_TENSORFLOW = """
+import runpy, sys
+sys.argv = ["train", "--label", "bug"]
+try:
+    runpy.run_module("{{ cookiecutter.package_name }}.stages.train", run_name="__main__")
+finally:
+    print("tensorflow imported:", "tensorflow" in sys.modules, file=sys.stderr)
+"""
+
+
+@pytest.mark.slow
+def test_a_labels_stage_never_loads_tensorflow_and_remakes_its_outputs(trained, tmp_path):
+    project = copy_project(trained, tmp_path / "project")
+    result = subprocess.run([sys.executable, "-c", WITHOUT_TENSORFLOW], cwd=project, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(SRC)}, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.splitlines()[-1] == "tensorflow imported: False"
+    for name in ("head.npz", "scores.jsonl", "meta.json"):  # same config, data and seed: the same bytes
+        assert (project / "models/classifiers/bug" / name).read_bytes() == (
+            trained / "models/classifiers/bug" / name
+        ).read_bytes()
