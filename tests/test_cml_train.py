@@ -375,7 +375,9 @@ def test_a_reclaimed_machine_resumes_from_the_remote(storage, trained, tmp_path)
     env = project_env(project) | remote_env
     pushed = run([sys.executable, "-m", "dvc", "push", "--run-cache"], cwd=project, env=env)
     assert pushed.returncode == 0, pushed.stderr[-3000:]
-    edit_config(project, {"labels.bug.epochs": 20, "labels.bug.patience": 20, "labels.bug.checkpoint_every_steps": 1})
+    # long enough for the periodic push to come first: a numpy head's epoch on the tiny data takes milliseconds
+    edit_config(project, {"labels.bug.epochs": 5000, "labels.bug.patience": 5000,
+                          "labels.bug.checkpoint_every_steps": 1})  # fmt: skip
     git(project, "commit", "--quiet", "--message", "Longer training for bug [cml]", "config.yaml")
     git(project, "push", "--quiet", "origin", "HEAD:main")
 

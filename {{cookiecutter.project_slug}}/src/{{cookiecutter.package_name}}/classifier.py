@@ -107,8 +107,10 @@ def train_label(
     if tuning.tune:
         from .tuning import search, search_space  # keras-tuner loads TensorFlow: only when searching
 
+        def trial(hp: dict, epochs: int) -> dict[str, list[float]]:
+            return fit(hp, epochs, resumable.InMemory())[1].history  # a killed trial re-runs: no files
+
         fixed = set(config.labels[slug].overrides)
-        trial = lambda hp, epochs: fit(hp, epochs, resumable.InMemory())[1].history  # noqa: E731
         best, trials = search(trial, search_space(tuning, values, fixed), tuning, config.seed,
                               checkpoints / f"tuner-{key}", params.epochs)  # fmt: skip
         values = {**values, **best}

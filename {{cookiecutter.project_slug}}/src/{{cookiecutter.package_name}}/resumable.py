@@ -40,7 +40,9 @@ def fingerprint(*parts) -> str:
             for path in sorted(part.rglob("*")) if part.is_dir() else [part]:
                 if path.is_file():
                     digest.update(str(path.relative_to(part) if part.is_dir() else path.name).encode())
-                    digest.update(path.read_bytes())
+                    with path.open("rb") as f:  # in blocks: the vectors of a big corpus are large
+                        for block in iter(lambda: f.read(1 << 20), b""):
+                            digest.update(block)
         else:
             digest.update(json.dumps(part, sort_keys=True, default=str).encode())
     return digest.hexdigest()[:16]
