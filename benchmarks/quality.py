@@ -101,8 +101,7 @@ def run_repo(workdir: Path, repo: str, settings: dict) -> dict:
         "PYTHONPATH": str(project / "src"),
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
     }
-    stages = ["import_issues", "preprocess", "finetune_lm", *(f"train@{label}" for label in LABELS), "baseline",
-              "evaluate"]  # fmt: skip
+    stages = ["import_issues", "preprocess", "finetune_lm", "train", "baseline", "evaluate"]
     seconds = {}
     for stage in stages:
         start = time.perf_counter()
@@ -116,8 +115,8 @@ def run_repo(workdir: Path, repo: str, settings: dict) -> dict:
     encoder = json.loads((project / "reports" / "training" / "finetune_lm" / "throughput.json").read_text())
     throughput = {f"finetune_lm {phase}": info["examples_per_second"] for phase, info in encoder.items()}
     for label in LABELS:
-        speed = json.loads((project / "reports" / "training" / label / "throughput.json").read_text())
-        throughput[f"train@{label}"] = speed["examples_per_second"]
+        speed = json.loads((project / "reports" / "training" / "labels" / label / "throughput.json").read_text())
+        throughput[f"train {label}"] = speed["examples_per_second"]
     scores = {model: metrics[model]["single_label"]["macro_f1"] for model in MODELS if model in metrics}
     return {"scores": scores, "seconds": seconds, "throughput": throughput}
 

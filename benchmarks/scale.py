@@ -2,7 +2,7 @@
 of 1k, 10k and 100k issues with 4, 50 and 200 labels, on CPU with the `scratch` encoder.
 
     .venv/bin/python benchmarks/scale.py                                  # 1k and 10k x 4, 50, 200
-    .venv/bin/python benchmarks/scale.py --issues 100000 --labels 200     # the big case (hours)
+    .venv/bin/python benchmarks/scale.py --issues 100000 --labels 200 --lm-epochs 0   # the big case
     .venv/bin/python benchmarks/scale.py --issues 1000 --labels 4 50 --out scale.json --keep
 
 The corpus is the demo generator's (issues/demo.py, deterministic), with area labels as a big
@@ -10,9 +10,10 @@ tracker has them: `--labels` - 4 areas beside the demo's four kinds, each issue 
 drawn from a Zipf law (a long tail of rare areas), an area named in its issue's text four times in
 five. Each case bakes the default project, points `import` at the corpus as a dump file, and runs
 `dvc repro <stage>` stage by stage, timing each (GNU time: wall seconds, the peak resident memory
-of the biggest process). `train` is every label's stage: its time is the sum, its memory the
-biggest label's. Then a no-op `dvc repro`, and `predict` of 1,000 issues. The language model
-trains `--lm-epochs` epochs a phase (1: its throughput is what the projection needs). Growth
+of the biggest process). `train` trains every label in one process; a label's share is its time
+over the labels. Then a no-op `dvc repro`, and `predict` of 1,000 issues. The language model
+trains `--lm-epochs` epochs a phase (1: its throughput is what the projection needs; 0: no
+phase, finetune_lm only encodes the issues, for a big case's memory and the other stages). Growth
 between two sizes is reported as the exponent k of time ~ size^k (1: linear).
 """
 
@@ -69,8 +70,8 @@ def configure(project: Path, labels: int, areas: list[str], lm_epochs: int) -> N
     config["import"].update(source="file", file="data/external/issues.jsonl")
     names = list(DEMO_KINDS[:labels]) + [f"area: {name}" for name in areas]
     config["labels"] = {slug(name): {"name": name, "aliases": []} for name in names}
-    config["language_model"]["finetune"]["epochs"] = lm_epochs
-    config["language_model"]["supervised"]["epochs"] = lm_epochs
+    for phase in ("finetune", "supervised"):  # 0: no training phase, finetune_lm only encodes
+        config["language_model"][phase].update(epochs=max(lm_epochs, 1), enabled=lm_epochs > 0)
     (project / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
 
 

@@ -40,10 +40,11 @@ def dvc_command() -> list[str] | None:
 
 
 def remove_unused_cloud_files() -> None:
-    """With no cloud there is no GPU runner to train on: no cml workflow, nor its scripts.
-    actionlint's list of runner labels is for a self-hosted runner only."""
+    """With no cloud there is no GPU runner to train on: no cml or sweep workflow, nor their
+    scripts. actionlint's list of runner labels is for a self-hosted runner only."""
     if CLOUD == "none":  # nor a DVC remote to pull a promoted model from, for the label workflow
-        for path in (".github/workflows/cml.yaml", ".github/workflows/label.yaml", "scripts/label.sh"):
+        workflows = [f".github/workflows/{name}.yaml" for name in ("cml", "sweep", "label")]
+        for path in (*workflows, "scripts/label.sh"):
             Path(path).unlink()
         shutil.rmtree("scripts/cml")
     if CLOUD != "self-hosted":

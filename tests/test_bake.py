@@ -40,10 +40,12 @@ TOP_FILES = [
     "scripts/tiny_repro.sh", "scripts/serve.sh", "scripts/pull_promoted.sh", "scripts/remote_credentials.sh",
     "docs/cloud.md", "docs/internals.md", "docs/labelling.md", "docs/own-data.md", "docs/serving.md",
 ]  # fmt: skip
-# GPU training (cml.yaml and its scripts) comes with a cloud or a self-hosted runner only
+# GPU training and sweeps (cml.yaml, sweep.yaml and their scripts) come with a cloud or a self-hosted runner only
 CLOUD_FILES = [
     ".github/workflows/cml.yaml", "scripts/cml/check_gpu.py", "scripts/cml/launch.sh", "scripts/cml/plots.py",
     "scripts/cml/publish.sh", "scripts/cml/report.sh", "scripts/cml/target.py", "scripts/cml/train.sh",
+    ".github/workflows/sweep.yaml", "scripts/cml/sweep_matrix.py", "scripts/cml/sweep_experiment.sh",
+    "scripts/cml/sweep_compare.sh", "scripts/cml/git_auth.sh",
     ".github/workflows/label.yaml", "scripts/label.sh",
 ]  # fmt: skip
 SELF_HOSTED_FILES = [".github/actionlint.yaml"]

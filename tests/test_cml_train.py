@@ -41,12 +41,15 @@ def free_port() -> int:
 
 
 def serve(command: list[str], port: int, cwd: Path) -> subprocess.Popen:
-    """Start an emulator on 127.0.0.1:port and wait until it accepts connections."""
-    server = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    """Start an emulator on 127.0.0.1:port and wait until it accepts connections. Its log goes to
+    a file in cwd: a pipe that nobody reads fills up (moto logs every request) and stalls it."""
+    log = cwd / f"{Path(command[0]).name}-{port}.log"
+    with log.open("wb") as file:
+        server = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=file)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"{command[0]} exited: {server.stderr.read().decode()[-2000:]}")
+            raise RuntimeError(f"{command[0]} exited: {log.read_text(errors='replace')[-2000:]}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return server
@@ -277,7 +280,7 @@ def test_outputs_are_pushed_when_the_pipeline_fails(storage, trained, tmp_path):
     assert result.returncode != 0
     assert "threshold_policy" in result.stderr
     assert cml_calls(tmp_path / "stubs") == []  # nothing published
-    status = run([sys.executable, "-m", "dvc", "status", "--cloud", "train@bug", "finetune_lm"], cwd=project,
+    status = run([sys.executable, "-m", "dvc", "status", "--cloud", "train", "finetune_lm"], cwd=project,
                  env=project_env(project) | remote_env)  # fmt: skip
     assert status.returncode == 0, status.stderr
     assert "Cache and remote 'storage' are in sync" in status.stdout, status.stdout
@@ -397,7 +400,7 @@ def test_a_reclaimed_machine_resumes_from_the_remote(storage, trained, tmp_path)
             break
     job.wait(timeout=60)
     output = "".join(seen)
-    assert "Running stage 'train@bug'" in output and "checkpoints: pushed" in output, output[-4000:]
+    assert "Running stage 'train'" in output and "checkpoints: pushed" in output, output[-4000:]
     assert "Running stage 'evaluate'" not in output
     listed = remote_checkpoints(project, remote_env)
     assert f"{env['GITHUB_SHA']}/manifest.json" in listed, listed
@@ -414,8 +417,9 @@ def test_a_reclaimed_machine_resumes_from_the_remote(storage, trained, tmp_path)
     assert result.returncode == 0, output[-4000:]
     assert "checkpoints: pulled" in output
     assert "resuming from .checkpoints/train/bug/fit/checkpoint.npz: epoch" in output
-    for stage in ("finetune_lm", "train@question"):  # finished stages come from the run-cache
-        assert f"Stage '{stage}' is cached - skipping run" in output
+    assert "Stage 'finetune_lm' is cached - skipping run" in output  # a finished stage comes from the run-cache
+    # every label trains here: the pulled labels' keys do not match yet (issue 16's notes); bug resumed above
+    assert any(line.startswith("train: 4 trained") for line in output.splitlines()), output[-4000:]
     assert (fresh / "models/classifiers/bug/scores.jsonl").is_file()
     assert local_checkpoints(fresh) == {}
     assert remote_checkpoints(fresh, remote_env) == []

@@ -1,6 +1,7 @@
-"""The GPU training workflow (cml.yaml) of every variant: actionlint and zizmor pass, the right
-trigger, cloud flags, secrets and permissions, pinned actions; and its small scripts (launch,
-GPU check, report target) do what the workflow relies on."""
+"""The GPU workflows (cml.yaml: training; sweep.yaml: several experiments at once) of every
+variant: actionlint and zizmor pass, the right trigger, cloud flags, secrets and permissions,
+pinned actions; and their small scripts (launch, GPU check, report target) do what the workflows
+rely on."""
 
 from __future__ import annotations
 
@@ -70,8 +71,8 @@ def variants(tmp_path_factory):
     return projects
 
 
-def workflow(project: Path) -> dict:
-    text = (project / ".github/workflows/cml.yaml").read_text()
+def workflow(project: Path, name: str = "cml") -> dict:
+    text = (project / f".github/workflows/{name}.yaml").read_text()
     return yaml.load(text, Loader=yaml.BaseLoader)  # strings only: `on` stays a key, not True
 
 
@@ -92,6 +93,7 @@ def test_workflows_pass_actionlint_and_zizmor(variants, cloud):
 def test_no_cloud_no_gpu_workflow(variants):
     project = variants["none"]
     assert not (project / ".github/workflows/cml.yaml").exists()
+    assert not (project / ".github/workflows/sweep.yaml").exists()
     assert not (project / ".github/workflows/label.yaml").exists()  # no remote to pull a promoted model from
     assert not (project / "scripts/cml").exists()
     assert "cloud: none" in (project / "docs/cloud.md").read_text()
@@ -170,6 +172,78 @@ def test_workflow_structure(variants, cloud):
                                       defaults):  # fmt: skip
             assert env[key] == f"${{{{ inputs.{name} || '{default}' }}}}"
         assert env["CML_SPOT"] == "${{ inputs.spot || false }}"
+
+
+@pytest.mark.parametrize("cloud", ["gcp", "azure", "aws", "self-hosted"])
+def test_sweep_workflow_structure(variants, cloud):
+    """By hand only: a plan job (the input as a matrix), one GPU job per experiment (each on a
+    machine of its own that a launch job starts, in the cloud variants), a comparison after them
+    all; cml.yaml's safety settings."""
+    project = variants[cloud]
+    flow = workflow(project, "sweep")
+    text = (project / ".github/workflows/sweep.yaml").read_text()
+    jobs = flow["jobs"]
+    assert set(flow["on"]) == {"workflow_dispatch"}
+    inputs = flow["on"]["workflow_dispatch"]["inputs"]
+    cloud_inputs = {"machine_type", "gpu", "region", "spot"}
+    assert set(inputs) == {"experiments", "timeout_minutes"} | (cloud_inputs if cloud != "self-hosted" else set())
+    assert inputs["experiments"]["required"] == "true" and "at most 8" in inputs["experiments"]["description"]
+    assert flow["permissions"] == {} and flow["env"] == {"DVC_NO_ANALYTICS": "1", "ITERATIVE_DO_NOT_TRACK": "1"}
+    assert flow["concurrency"] == {"group": "sweep-${{ github.ref }}", "cancel-in-progress": "false"}
+    assert set(jobs) == {"plan", "experiment", "compare"} | ({"launch"} if cloud != "self-hosted" else set())
+
+    oidc = {"id-token": "write"} if cloud in ("aws", "self-hosted") else {}
+    for name, job in jobs.items():
+        expected = {"contents": "read"} | (oidc if name in ("launch", "experiment") else {})
+        assert job["permissions"] == expected | ({"issues": "read"} if name == "experiment" else {}), name
+        for step in job["steps"]:
+            assert "${{" not in step.get("run", ""), step
+            if "uses" in step:
+                assert PINNED.match(step["uses"]), step["uses"]
+                assert step.get("with", {}).get("persist-credentials", "false") == "false", step
+    assert set(re.findall(r"secrets\.(\w+)", text)) == SECRETS[cloud]
+
+    # the plan: the input to the script through the environment, its matrix to the jobs after it
+    plan = jobs["plan"]
+    (step,) = [s for s in plan["steps"] if s.get("run") == "python scripts/cml/sweep_matrix.py"]
+    assert step["env"] == {"SWEEP_EXPERIMENTS": "${{ inputs.experiments }}"} and step["id"] == "plan"
+    assert plan["outputs"]["matrix"] == "${{ steps.plan.outputs.matrix }}"
+    matrix = "${{ fromJSON(needs.plan.outputs.matrix) }}"
+
+    experiment = jobs["experiment"]
+    assert experiment["strategy"] == {"fail-fast": "false", "matrix": matrix}
+    assert experiment["container"]["options"] == "--gpus all"
+    assert experiment["container"]["image"] == workflow(project)["jobs"]["train"]["container"]["image"]
+    assert "fromJSON(inputs.timeout_minutes || '720')" in experiment["timeout-minutes"]
+    (step,) = [s for s in experiment["steps"] if s.get("run") == "scripts/cml/sweep_experiment.sh"]
+    assert step["env"]["SWEEP_NAME"] == "${{ matrix.experiment.name }}"
+    assert step["env"]["SWEEP_PARAMS"] == "${{ matrix.experiment.params }}"
+    if cloud == "self-hosted":
+        assert experiment["needs"] == "plan" and experiment["environment"] == "cml"
+        assert experiment["runs-on"] == ["self-hosted", "gpu"]
+        assert "cml runner" not in text and "launch.sh" not in text
+    else:  # one machine per experiment, each started (and approved: the environment) before any job needs it
+        launch = jobs["launch"]
+        assert launch["needs"] == "plan" and launch["environment"] == "cml" and launch["runs-on"] == "ubuntu-22.04"
+        assert launch["strategy"] == {"fail-fast": "false", "matrix": matrix}
+        env = launch["steps"][-1]["env"]
+        assert launch["steps"][-1]["run"] == "scripts/cml/launch.sh" and env["CML_CLOUD"] == cloud
+        label = "cml-${{ github.run_id }}-${{ matrix.experiment.index }}"
+        assert env["CML_LABEL"] == label and experiment["runs-on"] == ["self-hosted", label]
+        assert experiment["needs"] == ["plan", "launch"] and "environment" not in experiment
+        assert env["CML_SPOT"] == "${{ inputs.spot || false }}"
+        cml_launch = workflow(project)["jobs"]["launch"]["steps"][-1]["env"]
+        assert {key: env[key] for key in ("CML_REGION", "CML_TYPE", "CML_GPU")} == {
+            key: cml_launch[key] for key in ("CML_REGION", "CML_TYPE", "CML_GPU")}  # fmt: skip
+
+    # the comparison: after every experiment, also when some failed, on an ordinary runner
+    compare = jobs["compare"]
+    assert compare["needs"] == ["plan", "experiment"]
+    assert compare["if"] == "${{ !cancelled() && needs.plan.result == 'success' }}"
+    assert not compare["runs-on"].startswith("self-hosted") and "container" not in compare
+    (step,) = [s for s in compare["steps"] if s.get("run") == "scripts/cml/sweep_compare.sh"]
+    assert step["env"] == {"SWEEP_MATRIX": "${{ needs.plan.outputs.matrix }}",
+                           "REPO_TOKEN": "${{ secrets.REPO_TOKEN }}"}  # fmt: skip
 
 
 @pytest.mark.parametrize("cloud", ["gcp", "azure", "aws", "self-hosted"])

@@ -76,7 +76,7 @@ def main(out: Path) -> None:
                 {"classifier": [(p["recall"], p["precision"]) for p in json.loads(pr_file.read_text())]}
                 if pr_file.exists() else {},
             ),
-            "loss": ("Training curves", "epoch", "loss", loss_curves(Path(paths["training_logs"], slug))),
+            "loss": ("Training curves", "epoch", "loss", loss_curves(Path(paths["training_logs"], "labels", slug))),
         }  # fmt: skip
         for name, (title, x_label, y_label, series) in charts.items():
             series = {key: line for key, line in series.items() if line}

@@ -11,10 +11,12 @@ seconds. With `false`, each label fine-tunes its own copy of the encoder with it
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
+import yaml
 from dvclive import Live
 
 from . import head, resumable, vectors
@@ -67,25 +69,50 @@ class OnVectors:
         return head.FILE
 
 
-def train_label(
-    config: Config,
-    slug: str,
-    texts: dict[str, list[str]],
-    numbers: dict[str, list[int]],
-    targets: dict[str, np.ndarray],
-    out: Path,
-    logs: Path,
-    checkpoints: Path,
-) -> dict[str, np.ndarray]:
-    """Train, save to `out` and log to `logs` one label's classifier, resumable from `checkpoints`;
-    return its val and test scores."""
-    params, values = config.classifier_for(slug)
-    if config.encoder.frozen:
-        way = OnVectors(config, texts, numbers)
-    else:
-        from .encoder_head import OwnEncoder  # TensorFlow loads here, only for this way
+def _train_code() -> list[Path]:
+    """The train stage's code files, as dvc.yaml lists them (its import closure, which
+    tests/test_stage_deps.py checks); run where there is no dvc.yaml, the whole package's."""
+    try:
+        deps = yaml.safe_load(Path("dvc.yaml").read_text(encoding="utf-8"))["stages"]["train"]["deps"]
+        sources = [Path(dep) for dep in deps if dep.startswith("src/")]
+    except (OSError, KeyError, TypeError, yaml.YAMLError):
+        sources = [Path(__file__).parent]
+    return sorted(file for source in sources for file in ([source] if source.is_file() else source.rglob("*.py")))
 
-        way = OwnEncoder(config, texts)
+
+def inputs_key(config: Config) -> str:
+    """A digest of what every label trains from: the train stage's code, preprocess's output and
+    the encoder (with its vectors)."""
+    code = {str(path): hashlib.sha256(path.read_bytes()).hexdigest() for path in _train_code()}
+    return resumable.fingerprint(code, Path(config.paths.processed), Path(config.paths.encoder))
+
+
+def label_key(config: Config, slug: str, inputs: str) -> str:
+    """What one label's model is a function of (training is deterministic): `inputs_key`, its
+    parameters and values, the tuning settings, the encoder's settings and the seed."""
+    params, values = config.classifier_for(slug)
+    return resumable.fingerprint(
+        inputs, slug, dataclasses.asdict(params), values, dataclasses.asdict(config.classifier.tuning),
+        dataclasses.asdict(config.encoder), config.seed,
+    )  # fmt: skip
+
+
+def way(config: Config, texts: dict[str, list[str]], numbers: dict[str, list[int]]):
+    """How the labels train, made once for all of them: `OnVectors`, or with `encoder.frozen:
+    false` each label's own encoder (encoder_head.py, which loads TensorFlow)."""
+    if config.encoder.frozen:
+        return OnVectors(config, texts, numbers)
+    from .encoder_head import OwnEncoder
+
+    return OwnEncoder(config, texts)
+
+
+def train_label(
+    config: Config, slug: str, way, targets: dict[str, np.ndarray], out: Path, logs: Path, checkpoints: Path, key: str
+) -> dict[str, np.ndarray]:
+    """Train, save to `out` and log to `logs` one label's classifier, resumable from `checkpoints`
+    (of this `key`: label_key); return its val and test scores."""
+    params, values = config.classifier_for(slug)
     weights = class_weights(targets["train"], params.class_weight)
 
     def fit(hp: dict, epochs: int, checkpoint: resumable.Checkpoint | resumable.InMemory) -> tuple:
@@ -99,10 +126,6 @@ def train_label(
         return model, state
 
     tuning = config.classifier.tuning
-    key = resumable.fingerprint(
-        dataclasses.asdict(params), dataclasses.asdict(config.encoder), values, dataclasses.asdict(tuning),
-        config.seed, texts, targets["train"].tolist(), targets["val"].tolist(), Path(config.paths.encoder),
-    )  # fmt: skip
     report: dict = {"tuned": False, "values": values}
     if tuning.tune:
         from .tuning import search, search_space  # keras-tuner loads TensorFlow: only when searching
@@ -122,7 +145,7 @@ def train_label(
     files.write_json(logs / "throughput.json", state.throughput())
     name = way.save(model, out)
     meta = {"trained": True, "label": config.labels[slug].name, "frozen": config.encoder.frozen,
-            **vectors.layout(config.encoder), "model": name}  # fmt: skip
+            **vectors.layout(config.encoder), "model": name, "key": key}  # fmt: skip
     files.write_json(out / "meta.json", meta)
     files.write_json(out / "hyperparameters.json", report)
     return {split: way.scores(model, split).reshape(-1) for split in ("val", "test")}

@@ -21,7 +21,7 @@ class Command:
     stage: str | None = None  # a module of stages/: its run(config[, label])
     action: Callable | None = None  # else: action(config, args)
     arguments: Callable[[argparse.ArgumentParser], None] | None = None
-    label: bool = False  # the stage trains one label: --label
+    label: bool = False  # the stage trains labels: --label
 
 
 def _check_config(config: Config, args) -> str:
@@ -151,7 +151,7 @@ COMMANDS = {
     "import-issues": Command("stage import_issues: read the issues into data/raw", stage="import_issues"),
     "preprocess": Command("stage preprocess: normalise text, map labels, split", stage="preprocess"),
     "finetune-lm": Command("stage finetune_lm: the base encoder, fine-tuned on the issues", stage="finetune_lm"),
-    "train": Command("stage train@<label>: one label's classifier", stage="train", label=True),
+    "train": Command("stage train: every label's classifier (those whose inputs changed)", stage="train", label=True),
     "baseline": Command("stage baseline: TF-IDF + logistic regression, for comparison", stage="baseline"),
     "evaluate": Command("stage evaluate: thresholds on val, metrics on test, report", stage="evaluate"),
     "predict": Command(

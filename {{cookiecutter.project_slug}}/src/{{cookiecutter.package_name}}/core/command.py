@@ -93,7 +93,9 @@ def add_config_argument(parser: argparse.ArgumentParser, default=None) -> None:
 
 
 def add_label_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--label", required=True, help="the label's slug (a key of `labels` in config.yaml)")
+    parser.add_argument("--label", action="append", default=[], metavar="SLUG",
+                        help="train only this label (a key of `labels` in config.yaml), even if its inputs are "
+                        "unchanged; repeatable")  # fmt: skip
 
 
 def stage_main(name: str, run: Callable, description: str, label: bool = False) -> int:
