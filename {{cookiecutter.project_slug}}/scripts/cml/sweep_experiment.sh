@@ -31,14 +31,7 @@ done <<<"$SWEEP_PARAMS"
 
 pushed=false
 pulled=false  # this experiment's checkpoints: pushed only once pulled, as a push mirrors the local ones
-pusher=""
-stop_pusher() {
-  if [[ -n $pusher ]]; then
-    kill "$pusher" 2>/dev/null || true
-    wait "$pusher" 2>/dev/null || true
-    pusher=""
-  fi
-}
+source scripts/cml/pusher.sh  # pusher, stop_pusher
 checkpoints() {
   python3 -m {{ cookiecutter.package_name }} checkpoints "$@" --run "$SWEEP_NAME"
 }

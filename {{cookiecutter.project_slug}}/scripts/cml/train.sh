@@ -22,14 +22,7 @@ push_outputs() {
   dvc push --run-cache && pushed=true
 }
 pulled=false  # this run's checkpoints: pushed only once pulled, as a push mirrors the local ones
-pusher=""
-stop_pusher() {
-  if [[ -n $pusher ]]; then
-    kill "$pusher" 2>/dev/null || true
-    wait "$pusher" 2>/dev/null || true
-    pusher=""
-  fi
-}
+source scripts/cml/pusher.sh  # pusher, stop_pusher
 # A failing or stopped job still saves what it finished and its checkpoints, for the next run
 on_exit() {
   stop_pusher
