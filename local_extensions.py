@@ -1,7 +1,7 @@
 """Jinja filters of this template (cookiecutter loads them through `_extensions`).
 
 Label names are user data (`area/editor`, `good first issue`, `🐛 bug`); they become
-DVC stage names and paths through `label_slug`, here and nowhere else. The generated
+folder names and config keys through `label_slug`, here and nowhere else. The generated
 repository keeps the resulting slug -> name mapping in its config.yaml.
 """
 

@@ -60,7 +60,7 @@ def problems() -> list[str]:
     for name, slug in LABELS:
         if not slug:
             found.append(
-                f"labels: {name!r} has no letter or digit to name its DVC stage by; "
+                f"labels: {name!r} has no letter or digit to name its model folder by; "
                 f"add one (e.g. '{name} bug')"
             )
         elif slug in seen:

@@ -38,7 +38,8 @@ TOP_FILES = [
     ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".github/dependabot.yml", ".github/workflows/ci.yaml",
     "README.md", ".cookiecutter.json", ".dockerignore", "Dockerfile", "config.yaml", "dvc.yaml", "pyproject.toml",
     "scripts/tiny_repro.sh", "scripts/serve.sh", "scripts/pull_promoted.sh", "scripts/remote_credentials.sh",
-    "docs/cloud.md", "docs/internals.md", "docs/labelling.md", "docs/own-data.md", "docs/serving.md",
+    "docs/changelog.md", "docs/cloud.md", "docs/experiments.md", "docs/internals.md", "docs/labelling.md",
+    "docs/own-data.md", "docs/serving.md",
 ]  # fmt: skip
 # GPU training and sweeps (cml.yaml, sweep.yaml and their scripts) come with a cloud or a self-hosted runner only
 CLOUD_FILES = [

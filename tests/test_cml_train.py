@@ -371,17 +371,20 @@ def test_checkpoints_push_pull_and_clear(storage, tmp_path):
 def test_a_reclaimed_machine_resumes_from_the_remote(storage, trained, tmp_path):
     """A spot machine vanishes mid-training (SIGKILL of every process: no exit trap runs) after the
     periodic push; the workflow's re-run of the commit, on a new machine (a fresh clone), pulls the
-    checkpoint, resumes there, and leaves no checkpoint on the remote."""
+    earlier outputs and the checkpoint, resumes there, retrains no other label, and leaves no
+    checkpoint on the remote."""
     cloud, remote_env, local_remote = storage
     project = cloud_project(tmp_path / "work", trained, cloud, local_remote)
-    # an earlier run's outputs on the remote, so that only the changed label trains here
+    # an earlier run's outputs on the remote and its dvc.lock committed (publish.sh), so that only
+    # the changed label trains here
     env = project_env(project) | remote_env
     pushed = run([sys.executable, "-m", "dvc", "push", "--run-cache"], cwd=project, env=env)
     assert pushed.returncode == 0, pushed.stderr[-3000:]
+    git(project, "add", "dvc.lock")
     # long enough for the periodic push to come first: a numpy head's epoch on the tiny data takes milliseconds
     edit_config(project, {"labels.bug.epochs": 5000, "labels.bug.patience": 5000,
                           "labels.bug.checkpoint_every_steps": 1})  # fmt: skip
-    git(project, "commit", "--quiet", "--message", "Longer training for bug [cml]", "config.yaml")
+    git(project, "commit", "--quiet", "--message", "Longer training for bug [cml]", "config.yaml", "dvc.lock")
     git(project, "push", "--quiet", "origin", "HEAD:main")
 
     stubs = tmp_path / "stubs"
@@ -417,9 +420,9 @@ def test_a_reclaimed_machine_resumes_from_the_remote(storage, trained, tmp_path)
     assert result.returncode == 0, output[-4000:]
     assert "checkpoints: pulled" in output
     assert "resuming from .checkpoints/train/bug/fit/checkpoint.npz: epoch" in output
-    assert "Stage 'finetune_lm' is cached - skipping run" in output  # a finished stage comes from the run-cache
-    # every label trains here: the pulled labels' keys do not match yet (issue 16's notes); bug resumed above
-    assert any(line.startswith("train: 4 trained") for line in output.splitlines()), output[-4000:]
+    assert "Stage 'finetune_lm' didn't change, skipping" in output  # its output pulled, not made again
+    # the other labels' models come from the remote, unchanged: only bug trains (resumed above)
+    assert any(line.startswith("train: 1 trained, 3 unchanged (kept)") for line in output.splitlines()), output[-4000:]
     assert (fresh / "models/classifiers/bug/scores.jsonl").is_file()
     assert local_checkpoints(fresh) == {}
     assert remote_checkpoints(fresh, remote_env) == []
