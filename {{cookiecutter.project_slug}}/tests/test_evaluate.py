@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from {{ cookiecutter.package_name }}.core.files import write_jsonl
+from {{ cookiecutter.package_name }}.dataset import read_scores
 from {{ cookiecutter.package_name }}.evaluate import (
     averages,
     binary_metrics,
@@ -116,3 +118,21 @@ def test_single_label_accuracy_and_macro_f1():
 def test_single_label_only_when_every_issue_has_one_label(truth):
     scores = {"a": np.array([0.9, 0.2]), "b": np.array([0.1, 0.8])}
     assert single_label(truth, scores) is None
+
+
+def test_score_files_read_into_arrays_in_split_order(tmp_path):
+    """What evaluate reads: a score file's scores as one array per label and split, in the split's
+    row order whatever the file's; an issue of no split is skipped, one the file lacks is NaN."""
+    by_split = {"val": [{"number": 7}, {"number": 3}, {"number": 4}], "test": [{"number": 5}]}
+    rows = [
+        {"label": "bug", "split": "val", "number": 3, "score": 0.25},
+        {"label": "bug", "split": "val", "number": 7, "score": 0.75},
+        {"label": "bug", "split": "test", "number": 9, "score": 0.5},  # not in the test split
+        {"label": "docs", "split": "test", "number": 5, "score": 0.125},
+    ]
+    path = tmp_path / "scores.jsonl"
+    write_jsonl(path, rows)
+    scored = read_scores(path, by_split)
+    assert set(scored) == {("bug", "val"), ("docs", "test")}
+    assert scored[("bug", "val")][:2].tolist() == [0.75, 0.25] and np.isnan(scored[("bug", "val")][2])
+    assert scored[("docs", "test")].tolist() == [0.125]

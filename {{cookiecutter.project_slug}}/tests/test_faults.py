@@ -278,3 +278,19 @@ def test_a_source_without_test_issues(stage_project):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: data/processed: the test split has no issues, so nothing can be measured;"), last
+
+
+def test_a_score_file_missing_scores(stage_project):
+    """A baseline score file that lost its last lines: evaluate names the file, the label and the
+    split, and writes nothing."""
+    project = stage_project
+    path = project / "models/baseline/scores.jsonl"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:-3]))
+    before = digests(project, ["reports", "models/thresholds.json"])
+    result = run(cli(["evaluate"]), cwd=project, env=stage_env(project))
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: models/baseline/scores.jsonl: expected a score for each of the "), last
+    assert " issues of label " in last and "3 missing" in last, last
+    assert digests(project, ["reports", "models/thresholds.json"]) == before

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,21 +19,33 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from .core.config import BaselineConfig
 
 
-def fit(options: BaselineConfig, texts: list[str], y: np.ndarray, seed: int) -> Pipeline:
-    """One label's model, fitted on the train split's texts and 0/1 targets."""
+def fit_all(
+    options: BaselineConfig, texts: list[str], targets: dict[str, np.ndarray], seed: int, splits: dict[str, list[str]]
+) -> Iterator[tuple[str, Pipeline, dict[str, np.ndarray]]]:
+    """Each label's model, fitted on the train split's texts and its 0/1 targets, with its scores of
+    `splits`' texts, one label at a time. The TF-IDF vectorizer depends on no label: it is fitted
+    once and shared (each label's model holds the same one), the texts transformed once."""
     vectorizer = TfidfVectorizer(ngram_range=(1, options.ngram_max), sublinear_tf=True, min_df=options.min_df)
-    if y.min() == y.max():  # one class only: nothing to learn, a constant score
-        return make_pipeline(vectorizer, DummyClassifier(strategy="prior")).fit(texts, y)
-    model = LogisticRegression(C=options.c, class_weight="balanced", max_iter=2000, random_state=seed)
-    return make_pipeline(vectorizer, model).fit(texts, y)
+    x = vectorizer.fit_transform(texts)
+    features = {split: vectorizer.transform(split_texts) for split, split_texts in splits.items()}
+    for slug, y in targets.items():
+        if y.min() == y.max():  # one class only: nothing to learn, a constant score
+            last = DummyClassifier(strategy="prior").fit(x, y)
+        else:
+            last = LogisticRegression(C=options.c, class_weight="balanced", max_iter=2000, random_state=seed).fit(x, y)
+        yield slug, make_pipeline(vectorizer, last), {split: _probability(last, f) for split, f in features.items()}
+
+
+def _probability(estimator, x) -> np.ndarray:
+    classes = list(estimator.classes_)
+    if 1 not in classes or x.shape[0] == 0:  # no rows: a split without issues
+        return np.zeros(x.shape[0])
+    return estimator.predict_proba(x)[:, classes.index(1)]
 
 
 def scores(model: Pipeline, texts: list[str]) -> np.ndarray:
     """The probability of the label for each text."""
-    classes = list(model.classes_)
-    if 1 not in classes or not texts:  # no texts: a split without issues
-        return np.zeros(len(texts))
-    return model.predict_proba(texts)[:, classes.index(1)]
+    return _probability(model[-1], model[0].transform(texts)) if texts else np.zeros(0)
 
 
 def save(model: Pipeline, path: Path) -> None:

@@ -4,6 +4,7 @@ training stages write for evaluate."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -58,5 +59,21 @@ def score_rows(slug: str, by_split: dict[str, list[dict]], scores: dict[str, np.
     ]
 
 
-def read_scores(path: Path) -> dict[tuple[str, str, int], float]:
-    return {(s["label"], s["split"], s["number"]): s["score"] for s in files.read_jsonl(path)}
+def read_scores(path: Path, by_split: dict[str, list[dict]]) -> dict[tuple[str, str], np.ndarray]:
+    """A score file's scores as {(label, split): array in the order of `by_split[split]`}, read line
+    by line into arrays (at 100k issues and 200 labels the files hold millions of scores). A score
+    the file lacks is NaN."""
+    where = {split: {row["number"]: i for i, row in enumerate(rows)} for split, rows in by_split.items()}
+    arrays: dict[tuple[str, str], np.ndarray] = {}
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            score = json.loads(line)
+            position = where.get(score["split"], {}).get(score["number"])
+            if position is not None:
+                key = (score["label"], score["split"])
+                if key not in arrays:
+                    arrays[key] = np.full(len(by_split[score["split"]]), np.nan)
+                arrays[key][position] = score["score"]
+    return arrays

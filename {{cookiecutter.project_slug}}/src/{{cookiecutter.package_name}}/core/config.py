@@ -509,8 +509,7 @@ def _check_labels(config: Config, reader: _Reader) -> None:
         if not SLUG.fullmatch(slug):
             reader.fail(
                 f"labels.{slug}",
-                "expected a slug of lowercase letters, digits and single '-' "
-                f"(it names a folder); found {slug!r}",
+                f"expected a slug of lowercase letters, digits and single '-' (it names a folder); found {slug!r}",
             )
         for name in [label.name, *label.aliases]:
             if name in owner and owner[name] != slug:

@@ -15,15 +15,16 @@ from ..dataset import SCORES, SPLITS, Processed, score_rows, targets, texts
 def run(config: Config) -> str:
     data = Processed(config.paths.processed)
     by_split = {split: data.split(split) for split in SPLITS}
-    train = by_split["train"]
-    rows = []
+    train, scored = by_split["train"], {split: texts(by_split[split]) for split in ("val", "test")}
+    labels = {slug: targets(train, slug) for slug in data.labels()}
     with files.atomic_dir(config.paths.baseline) as out:
-        for slug in data.labels():
-            model = tfidf.fit(config.baseline, texts(train), targets(train, slug), config.seed)
-            tfidf.save(model, out / f"{slug}.pkl")
-            scores = {split: tfidf.scores(model, texts(by_split[split])) for split in ("val", "test")}
-            rows += score_rows(slug, by_split, scores)
-        files.write_jsonl(out / SCORES, rows)
+
+        def fitted():  # each label's model saved, then its scores: streamed into one file
+            for slug, model, scores in tfidf.fit_all(config.baseline, texts(train), labels, config.seed, scored):
+                tfidf.save(model, out / f"{slug}.pkl")
+                yield from score_rows(slug, by_split, scores)
+
+        files.write_jsonl(out / SCORES, fitted())
     return f"baseline models and scores saved to {config.paths.baseline}"
 
 

@@ -18,19 +18,29 @@ from ..dataset import SCORES, Processed, read_scores, targets
 from ..report import render
 
 
-def _scores(scored: dict, slug: str, split: str, rows: list[dict]) -> np.ndarray:
-    return np.array([scored[(slug, split, row["number"])] for row in rows])
+def _read(path: Path, slugs: list[str], by_split: dict[str, list[dict]]) -> dict[tuple[str, str], np.ndarray]:
+    """A score file, with a score for each val and test issue of each of `slugs`, or a clear error."""
+    scored = read_scores(path, by_split)
+    for slug in slugs:
+        for split, rows in by_split.items():
+            missing = int(np.isnan(scored.setdefault((slug, split), np.full(len(rows), np.nan))).sum())
+            if missing:
+                raise PipelineError(
+                    f"{path}: expected a score for each of the {len(rows)} {split} issues of label {slug!r}; "
+                    f"{missing} missing (re-run the stage that wrote it: dvc repro)"
+                )
+    return scored
 
 
 def _model_metrics(scored: dict, slugs: list[str], val: list[dict], test: list[dict], policy: str, target: float):
     per_label = {}
     for slug in slugs:
-        threshold = ev.choose_threshold(targets(val, slug), _scores(scored, slug, "val", val), policy, target)
+        threshold = ev.choose_threshold(targets(val, slug), scored[(slug, "val")], policy, target)
         per_label[slug] = {
-            **ev.binary_metrics(targets(test, slug), _scores(scored, slug, "test", test), threshold),
+            **ev.binary_metrics(targets(test, slug), scored[(slug, "test")], threshold),
             "threshold": threshold,
         }
-    test_scores = {slug: _scores(scored, slug, "test", test) for slug in slugs}
+    test_scores = {slug: scored[(slug, "test")] for slug in slugs}
     truth = np.stack([targets(test, slug) for slug in slugs], axis=1)
     chosen = np.stack([ev.predicted(test_scores[s], per_label[s]["threshold"]) for s in slugs], axis=1)
     metrics = {"labels": per_label, **ev.averages(truth, chosen)}
@@ -51,10 +61,11 @@ def run(config: Config) -> str:
             f"{config.paths.processed}: the test split has no issues, so nothing can be measured; expected some "
             "(a dump's `split` column with test rows, import.test_file, or no split column: preprocess.test_fraction)"
         )
+    scored_splits = {"val": val, "test": test}
     classifier_scores: dict = {}
     for slug in slugs:
-        classifier_scores.update(read_scores(Path(config.paths.classifiers) / slug / SCORES))
-    baseline_scores = read_scores(Path(config.paths.baseline) / SCORES)
+        classifier_scores.update(_read(Path(config.paths.classifiers) / slug / SCORES, [slug], scored_splits))
+    baseline_scores = _read(Path(config.paths.baseline) / SCORES, slugs, scored_splits)
     sources = {"classifier": classifier_scores, "baseline": baseline_scores}
     weight = config.evaluate.baseline_weight
     if weight:  # the blend is what prediction uses
@@ -67,13 +78,13 @@ def run(config: Config) -> str:
     policy_name = policy if policy == "max_f1" else f"target_precision {target}"
     thresholds = {"policy": policy_name, "model": deployed, "baseline_weight": weight, "labels": {}}
     for slug in slugs:
-        y_val, s_val = targets(val, slug), _scores(sources[deployed], slug, "val", val)
+        y_val, s_val = targets(val, slug), sources[deployed][(slug, "val")]
         thresholds["labels"][slug] = {
             "name": config.labels[slug].name,
             "threshold": metrics[deployed]["labels"][slug]["threshold"],
             "by_precision": {f"{p:.2f}": ev.threshold_for_precision(y_val, s_val, p) for p in ev.PRECISION_LEVELS},
         }
-    test_scores = {slug: _scores(sources[deployed], slug, "test", test) for slug in slugs}
+    test_scores = {slug: sources[deployed][(slug, "test")] for slug in slugs}
     chosen = {slug: ev.predicted(test_scores[slug], thresholds["labels"][slug]["threshold"]) for slug in slugs}
     predictions = [
         {
