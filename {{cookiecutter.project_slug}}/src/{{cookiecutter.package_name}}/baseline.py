@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
 from scipy.special import expit
 from sklearn.dummy import DummyClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -27,7 +28,7 @@ def fit_all(
     once and shared (each label's model holds the same one), the texts transformed once."""
     vectorizer = TfidfVectorizer(ngram_range=(1, options.ngram_max), sublinear_tf=True, min_df=options.min_df)
     x = vectorizer.fit_transform(texts)
-    features = {split: vectorizer.transform(split_texts) for split, split_texts in splits.items()}
+    features = {split: _features(vectorizer, split_texts) for split, split_texts in splits.items()}
     for slug, y in targets.items():
         if y.min() == y.max():  # one class only: nothing to learn, a constant score
             last = DummyClassifier(strategy="prior").fit(x, y)
@@ -36,16 +37,21 @@ def fit_all(
         yield slug, make_pipeline(vectorizer, last), {split: _probability(last, f) for split, f in features.items()}
 
 
+def _features(vectorizer: TfidfVectorizer, texts: list[str]):
+    """`texts` as TF-IDF rows (scikit-learn refuses no texts: a split without issues has no rows)."""
+    return vectorizer.transform(texts) if texts else sparse.csr_matrix((0, len(vectorizer.vocabulary_)))
+
+
 def _probability(estimator, x) -> np.ndarray:
     classes = list(estimator.classes_)
-    if 1 not in classes or x.shape[0] == 0:  # no rows: a split without issues
+    if 1 not in classes or x.shape[0] == 0:
         return np.zeros(x.shape[0])
     return estimator.predict_proba(x)[:, classes.index(1)]
 
 
 def scores(model: Pipeline, texts: list[str]) -> np.ndarray:
     """The probability of the label for each text."""
-    return _probability(model[-1], model[0].transform(texts)) if texts else np.zeros(0)
+    return _probability(model[-1], _features(model[0], texts))
 
 
 def save(model: Pipeline, path: Path) -> None:
