@@ -175,3 +175,26 @@ def test_tensorflows_start_up_lines_stay_out_of_a_commands_output(tmp_path):
                             capture_output=True, text=True, timeout=120)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stderr == "E0000 real trouble: the model file is damaged\n"
+
+
+def test_sigterm_lost_in_a_finaliser_still_stops_without_a_traceback(tmp_path):
+    """SIGTERM that lands while Python runs a __del__ (TensorFlow's run often): Python drops the
+    exception there; the command stops at its next safe point with the usual one line, exit 143."""
+    script = (
+        "import gc, os, signal, sys\n"
+        "from {{ cookiecutter.package_name }}.core.command import execute, raise_if_stopped\n"
+        "class Finalised:\n"
+        "    def __del__(self):\n"
+        "        os.kill(os.getpid(), signal.SIGTERM)  # its handler raises inside this finaliser\n"
+        "def action():\n"
+        "    Finalised()\n"
+        "    gc.collect()\n"
+        "    print('went on')\n"
+        "    raise_if_stopped()\n"
+        "sys.exit(execute('train', action))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(SRC)},
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 143, result.stderr
+    assert result.stdout == "went on\n"
+    assert result.stderr == "train: stopped by SIGTERM; no partial output was left\n"

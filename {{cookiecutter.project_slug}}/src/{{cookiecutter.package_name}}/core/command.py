@@ -43,6 +43,13 @@ def raise_if_stopped() -> None:
         raise Terminated
 
 
+def _unraisable(unraisable) -> None:
+    """SIGTERM's exception raised inside a finaliser is lost, not an error: `_stopped` keeps it for
+    raise_if_stopped, so no traceback for it; anything else as usual."""
+    if not isinstance(unraisable.exc_value, Terminated):
+        sys.__unraisablehook__(unraisable)
+
+
 def _warn(message, category, filename, lineno, file=None, line=None) -> None:
     """Our own warnings as one readable line; other libraries' as usual."""
     if Path(filename).is_relative_to(PACKAGE):
@@ -67,6 +74,7 @@ def execute(name: str, action: Callable[[], str | None]) -> int:
         sys.stdout.reconfigure(line_buffering=True)
     warnings.showwarning = _warn
     signal.signal(signal.SIGTERM, _on_sigterm)
+    sys.unraisablehook = _unraisable
     try:
         message = action()
     except ConfigError as error:
