@@ -38,6 +38,12 @@ def cli(*args, cwd):
     )
 
 
+def python_code(script, cwd):
+    """Run `python -c SCRIPT` with the package importable, in `cwd`; return the finished process."""
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    return subprocess.run([sys.executable, "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
 def assert_user_error(result):
     """Exit code 2, only `error:` lines on stderr, no traceback."""
     assert result.returncode == 2, result.stderr
@@ -171,8 +177,7 @@ def test_tensorflows_start_up_lines_stay_out_of_a_commands_output(tmp_path):
         "    os.write(2, b'I0000 port.cc:153] oneDNN custom operations are on. You may see...\\n')\n"
         "    os.write(2, b'E0000 real trouble: the model file is damaged\\n')\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(SRC)},
-                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    result = python_code(script, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stderr == "E0000 real trouble: the model file is damaged\n"
 
@@ -193,8 +198,7 @@ def test_sigterm_lost_in_a_finaliser_still_stops_without_a_traceback(tmp_path):
         "    raise_if_stopped()\n"
         "sys.exit(execute('train', action))\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(SRC)},
-                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    result = python_code(script, cwd=tmp_path)
     assert result.returncode == 143, result.stderr
     assert result.stdout == "went on\n"
     assert result.stderr == "train: stopped by SIGTERM; no partial output was left\n"
