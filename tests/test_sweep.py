@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -24,7 +26,24 @@ def queue_tasks(status: str) -> list[str]:
     return [line.split()[-1] for line in table if line.strip()]
 
 
-def queue_settled(project: Path, timeout: float = 300) -> str:
+def start_workers(project: Path, log: Path) -> str:
+    """`dvc queue start -j 2`, its output to a file: the workers it forks inherit its stdout, so
+    capturing that through a pipe would wait for the workers to exit."""
+    with log.open("w") as out:
+        command = [sys.executable, "-m", "dvc", "queue", "start", "-j", "2"]
+        started = subprocess.run(command, cwd=project, env=project_env(project), stdout=out, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL, timeout=120)  # fmt: skip
+    assert started.returncode == 0, log.read_text()
+    return log.read_text()
+
+
+def worker_logs(project: Path) -> str:
+    """What the queue's workers printed (dvc-task writes each one's output to a `.out` file)."""
+    logs = sorted((project / ".dvc" / "tmp" / "exps").rglob("*.out"))
+    return "\n".join(f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}" for path in logs)
+
+
+def queue_settled(project: Path, timeout: float = 600) -> str:
     """`dvc queue status` once no task is queued or running."""
     deadline = time.monotonic() + timeout
     while True:
@@ -33,7 +52,7 @@ def queue_settled(project: Path, timeout: float = 300) -> str:
         if not {"Queued", "Running"} & set(queue_tasks(status.stdout)):
             return status.stdout
         if time.monotonic() > deadline:
-            pytest.fail(f"the queue did not finish in {timeout:g} s:\n{status.stdout}")
+            pytest.fail(f"the queue did not finish in {timeout:g} s:\n{status.stdout}\n{worker_logs(project)}")
         time.sleep(2)
 
 
@@ -50,9 +69,8 @@ def test_two_queued_experiments_run_side_by_side(trained_project, tmp_path):
         assert queued.returncode == 0, queued.stderr
         assert "Queued experiment" in queued.stdout
     try:
-        started = dvc(project, "queue", "start", "-j", "2")
-        assert started.returncode == 0, started.stderr
-        assert "Started '2' new experiments task queue workers" in started.stdout
+        started = start_workers(project, tmp_path / "queue-start.log")
+        assert "Started '2' new experiments task queue workers" in started
         status = queue_settled(project)
     finally:
         dvc(project, "queue", "stop")

@@ -2,10 +2,14 @@
 each issue once for all labels. Slow: it uses the pipeline trained on the tiny settings."""
 
 import json
+import pickle
 
+import numpy as np
 import pytest
+from sklearn.pipeline import make_pipeline
 
 from conftest import package
+from {{ cookiecutter.package_name }} import baseline
 from {{ cookiecutter.package_name }}.core import files
 from {{ cookiecutter.package_name }}.core.config import load_config
 from {{ cookiecutter.package_name }}.predict import Predictor
@@ -65,3 +69,24 @@ def test_a_precision_level_that_was_not_stored(trained):
     one = package("{{ cookiecutter.package_name }}", "predict", "--title", "Crash on save", "--precision", "0.8", cwd=trained)
     assert one.returncode == 0, one.stderr
     assert len(json.loads(one.stdout)["scores"]) == len(load_config(trained / "config.yaml").labels)
+
+
+def test_baselines_saved_before_the_shared_vectorizer_still_score(trained, tmp_path):
+    """The vectorizer is saved once, each label's regression alone; a promoted model from before
+    that holds a pipeline (vectorizer, regression) per label, and scores the same."""
+    saved = trained / "models/baseline"
+    slugs = sorted(path.stem for path in saved.glob("*.pkl") if path.name != baseline.VECTORIZER)
+    assert (saved / baseline.VECTORIZER).exists() and len(slugs) > 1
+    vectorizer = pickle.loads((saved / baseline.VECTORIZER).read_bytes())
+    texts = ["crash on save", "add dark mode", "how do i configure it", ""]
+    expected = {}  # scikit-learn's own probabilities, label by label
+    for slug in slugs:
+        model = pickle.loads((saved / f"{slug}.pkl").read_bytes())
+        assert not hasattr(model, "steps")  # the regression alone
+        (tmp_path / f"{slug}.pkl").write_bytes(pickle.dumps(make_pipeline(vectorizer, model)))
+        expected[slug] = model.predict_proba(vectorizer.transform(texts))[:, list(model.classes_).index(1)]
+    new, old = baseline.load(saved, slugs).scores(texts), baseline.load(tmp_path, slugs).scores(texts)
+    assert list(new) == list(old) == slugs
+    for slug in slugs:
+        np.testing.assert_allclose(new[slug], expected[slug], rtol=1e-9)
+        np.testing.assert_allclose(old[slug], expected[slug], rtol=1e-9)

@@ -1,6 +1,7 @@
 """The baseline every deep model must beat: TF-IDF n-grams and a logistic regression per label.
-Its models are kept (`models/baseline/<label>.pkl`) because `evaluate.baseline_weight` can blend
-its scores into the classifiers' at prediction time."""
+Its models are kept (`models/baseline/`: the TF-IDF vectorizer once, `vectorizer.pkl`, and each
+label's regression, `<label>.pkl`) because `evaluate.baseline_weight` can blend its scores into
+the classifiers' at prediction time."""
 
 from __future__ import annotations
 
@@ -15,26 +16,36 @@ from scipy.special import expit
 from sklearn.dummy import DummyClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.pipeline import Pipeline
 
 from .core.config import BaselineConfig
+
+VECTORIZER = "vectorizer.pkl"
 
 
 def fit_all(
     options: BaselineConfig, texts: list[str], targets: dict[str, np.ndarray], seed: int, splits: dict[str, list[str]]
-) -> Iterator[tuple[str, Pipeline, dict[str, np.ndarray]]]:
-    """Each label's model, fitted on the train split's texts and its 0/1 targets, with its scores of
-    `splits`' texts, one label at a time. The TF-IDF vectorizer depends on no label: it is fitted
-    once and shared (each label's model holds the same one), the texts transformed once."""
-    vectorizer = TfidfVectorizer(ngram_range=(1, options.ngram_max), sublinear_tf=True, min_df=options.min_df)
+) -> tuple[TfidfVectorizer, Iterator[tuple[str, LogisticRegression | DummyClassifier, dict[str, np.ndarray]]]]:
+    """The TF-IDF vectorizer, fitted on the train split's texts (it depends on no label: fitted
+    and applied once), and each label's model fitted on its 0/1 targets, with its scores of
+    `splits`' texts, one label at a time. `max_features` bounds the vocabulary, hence each label's
+    coefficients: a big tracker's n-grams run to millions."""
+    vectorizer = TfidfVectorizer(
+        ngram_range=(1, options.ngram_max), sublinear_tf=True, min_df=options.min_df, max_features=options.max_features
+    )
     x = vectorizer.fit_transform(texts)
     features = {split: _features(vectorizer, split_texts) for split, split_texts in splits.items()}
-    for slug, y in targets.items():
-        if y.min() == y.max():  # one class only: nothing to learn, a constant score
-            last = DummyClassifier(strategy="prior").fit(x, y)
-        else:
-            last = LogisticRegression(C=options.c, class_weight="balanced", max_iter=2000, random_state=seed).fit(x, y)
-        yield slug, make_pipeline(vectorizer, last), {split: _probability(last, f) for split, f in features.items()}
+
+    def fitted():
+        for slug, y in targets.items():
+            if y.min() == y.max():  # one class only: nothing to learn, a constant score
+                model = DummyClassifier(strategy="prior").fit(x, y)
+            else:
+                model = LogisticRegression(C=options.c, class_weight="balanced", max_iter=2000, random_state=seed)
+                model.fit(x, y)
+            yield slug, model, {split: _probability(model, f) for split, f in features.items()}
+
+    return vectorizer, fitted()
 
 
 def _features(vectorizer: TfidfVectorizer, texts: list[str]):
@@ -49,41 +60,46 @@ def _probability(estimator, x) -> np.ndarray:
     return estimator.predict_proba(x)[:, classes.index(1)]
 
 
-def scores(model: Pipeline, texts: list[str]) -> np.ndarray:
-    """The probability of the label for each text."""
-    return _probability(model[-1], _features(model[0], texts))
-
-
-def save(model: Pipeline, path: Path) -> None:
+def save(model, path: Path) -> None:
     path.write_bytes(pickle.dumps(model))
 
 
-def load(path: Path) -> Pipeline:
+def _load(path: Path):
     return pickle.loads(path.read_bytes())  # our own stage's output, never downloaded files
 
 
-class Baselines:
-    """Every label's baseline, scoring a text with one TF-IDF transform for all labels: the labels'
-    vectorizers are fitted on the same texts with the same options, so they are one vectorizer,
-    and the logistic regressions are one matrix product. Scores equal `scores` per label."""
+def load(folder: Path, slugs) -> Baselines:
+    """The baselines of `slugs` saved in `folder`. Models saved before the vectorizer had its own
+    file are a scikit-learn pipeline each (vectorizer, regression): they still load."""
+    if (folder / VECTORIZER).exists():
+        vectorizer = _load(folder / VECTORIZER)
+        return Baselines({slug: (vectorizer, _load(folder / f"{slug}.pkl")) for slug in slugs})
+    pipelines: dict[str, Pipeline] = {slug: _load(folder / f"{slug}.pkl") for slug in slugs}
+    return Baselines({slug: (pipeline[0], pipeline[-1]) for slug, pipeline in pipelines.items()})
 
-    def __init__(self, models: dict[str, Pipeline]):
-        self.models, self.groups = models, {}
-        for slug, model in models.items():  # a label whose vectorizer differs has its own group
-            vectorizer = model.steps[0][1]
-            self.groups.setdefault(hashlib.sha256(pickle.dumps(vectorizer)).digest(), (vectorizer, []))[1].append(slug)
+
+class Baselines:
+    """Every label's baseline, scoring texts with one TF-IDF transform for all labels that share
+    a vectorizer, and their logistic regressions as one matrix product (stacked once)."""
+
+    def __init__(self, models: dict[str, tuple[TfidfVectorizer, LogisticRegression | DummyClassifier]]):
+        self.slugs, grouped, digests = list(models), {}, {}
+        for slug, (vectorizer, model) in models.items():  # labels whose vectorizers are equal share a group
+            digest = digests.setdefault(id(vectorizer), hashlib.sha256(pickle.dumps(vectorizer)).digest())
+            grouped.setdefault(digest, (vectorizer, {}))[1][slug] = model
+        self.groups = []
+        for vectorizer, group in grouped.values():
+            linear = [slug for slug, model in group.items() if isinstance(model, LogisticRegression)]
+            weights = np.vstack([group[slug].coef_ for slug in linear]) if linear else None
+            bias = np.array([group[slug].intercept_[0] for slug in linear])
+            others = {slug: model for slug, model in group.items() if slug not in linear}
+            self.groups.append((vectorizer, linear, weights, bias, others))
 
     def scores(self, texts: list[str]) -> dict[str, np.ndarray]:
-        if not texts:
-            return {slug: np.zeros(0) for slug in self.models}
         result = {}
-        for vectorizer, slugs in self.groups.values():
-            x = vectorizer.transform(texts)
-            linear = [s for s in slugs if isinstance(self.models[s][-1], LogisticRegression)]
+        for vectorizer, linear, weights, bias, others in self.groups:
+            x = _features(vectorizer, texts)
             if linear:  # binary: the probability of class 1 is expit(x . coef + intercept)
-                weights = np.vstack([self.models[s][-1].coef_ for s in linear])
-                bias = np.array([self.models[s][-1].intercept_[0] for s in linear])
                 result.update(zip(linear, expit(np.asarray(x @ weights.T) + bias).T))
-            for slug in set(slugs) - set(linear):
-                result[slug] = scores(self.models[slug], texts)
-        return {slug: result[slug] for slug in self.models}
+            result.update({slug: _probability(model, x) for slug, model in others.items()})
+        return {slug: result[slug] for slug in self.slugs}

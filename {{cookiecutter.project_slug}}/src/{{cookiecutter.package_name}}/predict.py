@@ -130,11 +130,7 @@ class Predictor:
                     f"{model.classifiers}/{slug}: trained with encoder {used}; config.yaml's `encoder` "
                     f"says {self.encoder.layout()}: run `dvc repro` to retrain"
                 )
-        self.baselines = (
-            baseline.Baselines({slug: baseline.load(model.baseline / f"{slug}.pkl") for slug in self.thresholds})
-            if self.weight
-            else None
-        )
+        self.baselines = baseline.load(model.baseline, self.thresholds) if self.weight else None
         self._forward = self._function()
 
     def _function(self):

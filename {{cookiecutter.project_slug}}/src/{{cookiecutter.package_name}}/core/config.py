@@ -200,6 +200,7 @@ class BaselineConfig:
 
     ngram_max: int = field(metadata={"min": 1, "max": 3})
     min_df: int = field(metadata={"min": 1})
+    max_features: int | None = field(metadata={"min": 1})
     c: float = field(metadata={"min_exclusive": 0})
 
 

@@ -18,13 +18,15 @@ def run(config: Config) -> str:
     train, scored = by_split["train"], {split: texts(by_split[split]) for split in ("val", "test")}
     labels = {slug: targets(train, slug) for slug in data.labels()}
     with files.atomic_dir(config.paths.baseline) as out:
+        vectorizer, fitted = tfidf.fit_all(config.baseline, texts(train), labels, config.seed, scored)
+        tfidf.save(vectorizer, out / tfidf.VECTORIZER)
 
-        def fitted():  # each label's model saved, then its scores: streamed into one file
-            for slug, model, scores in tfidf.fit_all(config.baseline, texts(train), labels, config.seed, scored):
+        def rows():  # each label's model saved, then its scores: streamed into one file
+            for slug, model, scores in fitted:
                 tfidf.save(model, out / f"{slug}.pkl")
                 yield from score_rows(slug, by_split, scores)
 
-        files.write_jsonl(out / SCORES, fitted())
+        files.write_jsonl(out / SCORES, rows())
     return f"baseline models and scores saved to {config.paths.baseline}"
 
 
