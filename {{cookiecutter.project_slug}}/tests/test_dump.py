@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from {{ cookiecutter.package_name }}.issues.dump import read_dump, read_split_dumps
+from {{ cookiecutter.package_name }}.issues.dump import read_dump, read_rows, read_split_dumps
 from {{ cookiecutter.package_name }}.issues.records import SourceError
 
 
@@ -117,8 +117,26 @@ def test_invalid_utf8_names_the_line(tmp_path):
     path = tmp_path / "issues.jsonl"
     path.write_bytes(b'{"title": "a"}\n{"title": "caf\xe9"}\n')
     message = refused(path)
-    assert "line 2: invalid UTF-8" in message
+    assert "line 2: invalid UTF-8 (byte 29)" in message  # the byte's offset in the file
     assert "expected UTF-8" in message
+
+
+def test_a_jsonl_dump_is_read_a_line_at_a_time(tmp_path):
+    """A big tracker's dump is not read whole: its rows come as its lines are read, so a bad line
+    is met after the rows before it (check_records then refuses the whole file)."""
+    path = write(tmp_path / "issues.jsonl", '{"title": "a"}\n{"title": "b"}\n{"title": \n')
+    rows = read_rows(path)
+    assert [next(rows)["title"], next(rows)["title"]] == ["a", "b"]
+    with pytest.raises(SourceError, match="line 3: not valid JSON"):
+        next(rows)
+
+
+def test_line_separators_inside_a_jsonl_string(tmp_path):
+    """JSON allows U+2028, U+2029 and U+0085 unescaped in a string: they are text, not line ends."""
+    body = "first\u2028second\u2029third\x85fourth\rfifth"
+    path = tmp_path / "issues.jsonl"
+    path.write_text(json.dumps({"title": "a", "body": body}, ensure_ascii=False) + "\n", encoding="utf-8", newline="")
+    assert [record["body"] for record in read_dump(path)] == [body]
 
 
 def test_invalid_utf8_after_a_byte_order_mark_names_the_line(tmp_path):

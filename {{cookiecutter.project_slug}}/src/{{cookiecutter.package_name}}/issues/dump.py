@@ -5,16 +5,22 @@ and optional split, number, created_at, state, repo).
 vscode's `issues.json` is JSONL too: its createdAt (epoch milliseconds), labels ({name, color}),
 assignees and labelEvents ({type: added, label, actor} or {type: removed, label}) become the
 record's created_at, labels, assignees and label_events (records.py); the title and body its label
-events carry are not kept."""
+events carry are not kept.
+
+A JSONL dump is read a line at a time, each row checked as it comes: a big tracker's dump is held
+once, as records, not also as its bytes, its text and its raw rows."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .records import SourceError, check_records
+
+BOM = b"\xef\xbb\xbf"  # a UTF-8 byte-order mark, which some tools write first
 
 
 def read_dump(path: str | Path, repo_filter: str | None = None) -> list[dict]:
@@ -27,12 +33,13 @@ def read_split_dumps(train_path: str | Path, test_path: str | Path, repo_filter:
     train = read_dump(train_path, repo_filter)
     for record in train:
         record.setdefault("split", "train")
-    rows = read_rows(test_path, repo_filter, key="import.test_file")
     first = max(record["number"] for record in train) + 1
-    for position, row in enumerate(rows):
-        row.setdefault("number", first + position)
-        row["split"] = "test"
-    test = check_records(rows, str(test_path))
+
+    def rows():
+        for position, row in enumerate(read_rows(test_path, repo_filter, key="import.test_file")):
+            yield {"number": first + position, **row, "split": "test"}
+
+    test = check_records(rows(), str(test_path))
     both = sorted({record["number"] for record in train} & {record["number"] for record in test})
     if both:
         raise SourceError(
@@ -42,47 +49,72 @@ def read_split_dumps(train_path: str | Path, test_path: str | Path, repo_filter:
     return train + test
 
 
-def read_rows(path: str | Path, repo_filter: str | None = None, key: str = "import.file") -> list[dict]:
-    """The file's issues as raw rows, before `check_records`."""
+def read_rows(path: str | Path, repo_filter: str | None = None, key: str = "import.file") -> Iterator[dict]:
+    """The file's issues as raw rows, before `check_records`. The file's name is checked now, its
+    rows as they are read."""
     path = Path(path)
     if not path.is_file():
         raise SourceError(f"{key}: {path} not found; expected a .jsonl or .csv dump of issues")
-    raw = path.read_bytes().removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise SourceError(f"{path}: line {line}: invalid UTF-8 (byte {error.start}); expected UTF-8 text") from None
-    if path.suffix.lower() == ".csv":
-        rows = _read_csv(text, path)
-    elif path.suffix.lower() == ".json" and text.lstrip().startswith("["):
-        rows = _read_json_array(text, path)  # GitHub REST API pages, `gh issue list --json ...`
-    elif path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        rows = _read_jsonl(text, path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        rows = _read_csv(_text(path), path)
+    elif suffix == ".json" and _starts_with_bracket(path):
+        rows = _read_json_array(_text(path), path)  # GitHub REST API pages, `gh issue list --json ...`
+    elif suffix in (".jsonl", ".ndjson", ".json"):
+        rows = _read_jsonl(path)
     else:
         raise SourceError(f"{key}: expected a .jsonl or .csv file; found {path.name!r}")
-    if repo_filter is not None:
-        rows = [row for row in rows if row.get("repo") == repo_filter]
-        if not rows:
-            raise SourceError(f"import.repo_filter: no row of {path} has repo {repo_filter!r}")
-    return rows
+    return rows if repo_filter is None else _of_repo(rows, repo_filter, path)
 
 
-def _read_jsonl(text: str, path: Path) -> list[dict]:
-    rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise SourceError(
-                f"{path}: line {number}: not valid JSON ({error.msg}); expected one issue object a line"
-            ) from None
-        if not isinstance(row, dict):
-            raise SourceError(f"{path}: line {number}: expected a JSON object; found {type(row).__name__}")
-        rows.append(row)
-    return rows
+def _of_repo(rows: Iterable[dict], repo: str, path: Path) -> Iterator[dict]:
+    found = False
+    for row in rows:
+        if row.get("repo") == repo:
+            found = True
+            yield row
+    if not found:
+        raise SourceError(f"import.repo_filter: no row of {path} has repo {repo!r}")
+
+
+def _decoded(raw: bytes, path: Path, line: int = 1, offset: int = 0) -> str:
+    """`raw` as UTF-8, or a SourceError naming the line and byte (of the file) where it is not."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line += raw[: error.start].count(b"\n")
+        raise SourceError(
+            f"{path}: line {line}: invalid UTF-8 (byte {offset + error.start}); expected UTF-8 text"
+        ) from None
+
+
+def _text(path: Path) -> str:
+    return _decoded(path.read_bytes().removeprefix(BOM), path)
+
+
+def _starts_with_bracket(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(64 * 1024).removeprefix(BOM).lstrip().startswith(b"[")
+
+
+def _read_jsonl(path: Path) -> Iterator[dict]:
+    with path.open("rb") as handle:
+        offset = 0
+        for number, raw in enumerate(handle, start=1):
+            if number == 1:
+                raw = raw.removeprefix(BOM)
+            line, offset = _decoded(raw, path, number, offset), offset + len(raw)
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise SourceError(
+                    f"{path}: line {number}: not valid JSON ({error.msg}); expected one issue object a line"
+                ) from None
+            if not isinstance(row, dict):
+                raise SourceError(f"{path}: line {number}: expected a JSON object; found {type(row).__name__}")
+            yield row
 
 
 def _read_json_array(text: str, path: Path) -> list[dict]:

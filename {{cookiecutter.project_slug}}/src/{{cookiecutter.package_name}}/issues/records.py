@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from ..core.errors import PipelineError
@@ -28,11 +29,10 @@ def clean_text(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text)
 
 
-def check_records(records: list[dict], where: str) -> list[dict]:
+def check_records(records: Iterable[dict], where: str) -> list[dict]:
     """Typed, complete records, or a SourceError naming the first bad one. Pull requests (GitHub's
-    REST API lists them with the issues) are left out, with a warning that counts them."""
-    if not records:
-        raise SourceError(f"{where}: no issues found; expected at least one issue")
+    REST API lists them with the issues) are left out, with a warning that counts them. `records`
+    may be a stream, read once."""
     seen: set[int] = set()
     out = []
     pulls = 0
@@ -78,7 +78,8 @@ def check_records(records: list[dict], where: str) -> list[dict]:
     if pulls:
         warnings.warn(f"{where}: left out {pulls} pull requests; only issues are learned", stacklevel=2)
     if not out:
-        raise SourceError(f"{where}: no issues found, only pull requests; expected at least one issue")
+        only = ", only pull requests" if pulls else ""
+        raise SourceError(f"{where}: no issues found{only}; expected at least one issue")
     return out
 
 
