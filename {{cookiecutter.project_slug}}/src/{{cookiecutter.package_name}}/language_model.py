@@ -28,8 +28,11 @@ warnings.filterwarnings("ignore", message="Gradients do not exist for variables 
 
 
 def scratch_preset(texts: list[str], lm, sequence_length: int, directory: Path, seed: int) -> None:
-    """Learn a vocabulary from `texts`, build a small BERT and save both as a preset."""
+    """Learn a vocabulary from `texts` (at most `vocabulary_issues` of them, evenly spaced), build a
+    small BERT and save both as a preset."""
     seed_everything(seed)
+    if len(texts) > lm.scratch.vocabulary_issues:
+        texts = [texts[i] for i in np.linspace(0, len(texts) - 1, lm.scratch.vocabulary_issues).round().astype(int)]
     vocabulary = keras_hub.tokenizers.compute_word_piece_vocabulary(
         tf.data.Dataset.from_tensor_slices(texts).batch(256),
         vocabulary_size=lm.scratch.vocabulary_size,

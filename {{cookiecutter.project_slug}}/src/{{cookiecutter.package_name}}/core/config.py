@@ -112,6 +112,7 @@ class EncoderConfig:
 @dataclass(frozen=True)
 class ScratchEncoder:
     vocabulary_size: int = field(metadata={"min": 100})
+    vocabulary_issues: int = field(metadata={"min": 1})
     num_layers: int = field(metadata={"min": 1})
     num_heads: int = field(metadata={"min": 1})
     hidden_dim: int = field(metadata={"min": 2})
