@@ -85,12 +85,14 @@ class Baselines:
     def __init__(self, models: dict[str, tuple[TfidfVectorizer, LogisticRegression | DummyClassifier]]):
         self.slugs, grouped, digests = list(models), {}, {}
         for slug, (vectorizer, model) in models.items():  # labels whose vectorizers are equal share a group
-            digest = digests.setdefault(id(vectorizer), hashlib.sha256(pickle.dumps(vectorizer)).digest())
-            grouped.setdefault(digest, (vectorizer, {}))[1][slug] = model
+            if id(vectorizer) not in digests:  # each vectorizer object pickled once: 10 MB at 262,144 n-grams
+                digests[id(vectorizer)] = hashlib.sha256(pickle.dumps(vectorizer)).digest()
+            grouped.setdefault(digests[id(vectorizer)], (vectorizer, {}))[1][slug] = model
         self.groups = []
         for vectorizer, group in grouped.values():
             linear = [slug for slug, model in group.items() if isinstance(model, LogisticRegression)]
-            weights = np.vstack([group[slug].coef_ for slug in linear]) if linear else None
+            # n-grams x labels, row-major: scipy multiplies a sparse matrix by it with no copy
+            weights = np.ascontiguousarray(np.vstack([group[slug].coef_ for slug in linear]).T) if linear else None
             bias = np.array([group[slug].intercept_[0] for slug in linear])
             others = {slug: model for slug, model in group.items() if slug not in linear}
             self.groups.append((vectorizer, linear, weights, bias, others))
@@ -100,6 +102,6 @@ class Baselines:
         for vectorizer, linear, weights, bias, others in self.groups:
             x = _features(vectorizer, texts)
             if linear:  # binary: the probability of class 1 is expit(x . coef + intercept)
-                result.update(zip(linear, expit(np.asarray(x @ weights.T) + bias).T))
+                result.update(zip(linear, expit(np.asarray(x @ weights) + bias).T))
             result.update({slug: _probability(model, x) for slug, model in others.items()})
         return {slug: result[slug] for slug in self.slugs}
