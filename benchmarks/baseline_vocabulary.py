@@ -18,7 +18,6 @@ import dataclasses
 import json
 import pickle
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from github_import import bake  # noqa: E402
+from github_import import bake, clean_up  # noqa: E402
 from scale import corpus  # noqa: E402
 
 
@@ -86,10 +85,7 @@ def main() -> None:
         print(f"  max_features {value:>7}: {m['n_grams']:>9,} n-grams; vectorizer {m['vectorizer_mb']:.1f} MB; "
               f"fit {m['fit_seconds']:.1f} s; one label's regression {m['regression_seconds']:.1f} s, "
               f"{m['regression_mb']:.1f} MB; peak {m['peak_mb']:.0f} MB ({m['text_mb']:.0f} MB of text)")  # fmt: skip
-    if args.keep:
-        print(f"kept: {scratch}")
-    else:
-        shutil.rmtree(scratch, ignore_errors=True)
+    clean_up(scratch, args.keep)
 
 
 if __name__ == "__main__":

@@ -164,11 +164,16 @@ def main() -> None:
 
 
 def finish(scratch: Path, keep: bool, met: bool) -> None:
-    if keep:
-        print(f"scratch folder kept: {scratch}")
-    else:
-        shutil.rmtree(scratch)
+    clean_up(scratch, keep)
     sys.exit(0 if met else 1)
+
+
+def clean_up(scratch: Path, keep: bool) -> None:
+    """Every benchmark's end: its scratch folder removed, or kept and named (`--keep`)."""
+    if keep:
+        print(f"kept: {scratch}")
+    else:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":

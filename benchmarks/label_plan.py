@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from github_import import bake  # noqa: E402
+from github_import import bake, clean_up  # noqa: E402
 
 GOAL_SECONDS = 10.0
 
@@ -122,10 +122,7 @@ def main() -> None:
     total = sum(wide)
     print(f"\ngoal: {args.issues} issues x {args.labels} labels planned in under {GOAL_SECONDS:g} s after loading: "
           f"{total:.2f} s, {'met' if total < GOAL_SECONDS else 'NOT met'}")  # fmt: skip
-    if args.keep:
-        print(f"kept: {scratch}")
-    else:
-        shutil.rmtree(scratch, ignore_errors=True)
+    clean_up(scratch, args.keep)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ import numpy as np
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-from github_import import bake  # noqa: E402 (the benchmarks' one way to bake the template)
+from github_import import bake, clean_up  # noqa: E402 (the benchmarks' one way to bake the template)
 
 STAGES = ["import_issues", "preprocess", "finetune_lm", "baseline", "train", "evaluate"]
 SUBAREAS = ("rendering", "startup", "layout", "keybindings", "accessibility", "performance",
@@ -174,10 +174,7 @@ def main() -> None:
         print(line)
     if args.out:
         args.out.write_text(json.dumps(cases, indent=2) + "\n")
-    if args.keep:
-        print(f"kept: {scratch}")
-    else:
-        shutil.rmtree(scratch, ignore_errors=True)
+    clean_up(scratch, args.keep)
 
 
 if __name__ == "__main__":
