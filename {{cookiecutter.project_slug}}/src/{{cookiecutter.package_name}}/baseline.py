@@ -75,19 +75,22 @@ def load(folder: Path, slugs) -> Baselines:
         vectorizer = _load(folder / VECTORIZER)
         return Baselines({slug: (vectorizer, _load(folder / f"{slug}.pkl")) for slug in slugs})
     pipelines: dict[str, Pipeline] = {slug: _load(folder / f"{slug}.pkl") for slug in slugs}
-    return Baselines({slug: (pipeline[0], pipeline[-1]) for slug, pipeline in pipelines.items()})
+    shared = {}  # each pipeline holds its own copy of the one vectorizer: equal copies become one object
+    models = {}
+    for slug, pipeline in pipelines.items():
+        vectorizer = shared.setdefault(hashlib.sha256(pickle.dumps(pipeline[0])).digest(), pipeline[0])
+        models[slug] = (vectorizer, pipeline[-1])
+    return Baselines(models)
 
 
 class Baselines:
     """Every label's baseline, scoring texts with one TF-IDF transform for all labels that share
-    a vectorizer, and their logistic regressions as one matrix product (stacked once)."""
+    a vectorizer object, and their logistic regressions as one matrix product (stacked once)."""
 
     def __init__(self, models: dict[str, tuple[TfidfVectorizer, LogisticRegression | DummyClassifier]]):
-        self.slugs, grouped, digests = list(models), {}, {}
-        for slug, (vectorizer, model) in models.items():  # labels whose vectorizers are equal share a group
-            if id(vectorizer) not in digests:  # each vectorizer object pickled once: 10 MB at 262,144 n-grams
-                digests[id(vectorizer)] = hashlib.sha256(pickle.dumps(vectorizer)).digest()
-            grouped.setdefault(digests[id(vectorizer)], (vectorizer, {}))[1][slug] = model
+        self.slugs, grouped = list(models), {}
+        for slug, (vectorizer, model) in models.items():
+            grouped.setdefault(id(vectorizer), (vectorizer, {}))[1][slug] = model
         self.groups = []
         for vectorizer, group in grouped.values():
             linear = [slug for slug, model in group.items() if isinstance(model, LogisticRegression)]
