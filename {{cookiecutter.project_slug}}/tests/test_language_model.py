@@ -1,5 +1,5 @@
 """`language_model.base` as a local folder: a keras-hub preset and a Hugging Face model, both tiny
-and built here (no network), fine-tuned (masked LM, then the labels) into the encoder preset."""
+and built here (no network), fine-tuned (masked LM, pairs, then the labels) into the encoder preset."""
 
 import json
 
@@ -11,7 +11,7 @@ from safetensors.numpy import save_file
 
 from {{ cookiecutter.package_name }}.core.config import AcceleratorConfig, EncoderConfig, load_config
 from {{ cookiecutter.package_name }}.encoder import Encoder, bucketed, packing, tokenize
-from {{ cookiecutter.package_name }}.language_model import finetune, learning_rate, supervised_output
+from {{ cookiecutter.package_name }}.language_model import contrastive_pairs, finetune, learning_rate, supervised_output
 from {{ cookiecutter.package_name }}.runtime import configure
 
 WORDS = "the app crashes when i click save please add dark mode how do i configure proxy error docs typo".split()
@@ -85,12 +85,13 @@ def config_for(tmp_path, monkeypatch, config_data, write_config):
     """The default config with `base` set, tiny training, and outputs under tmp_path."""
     monkeypatch.chdir(tmp_path)
 
-    def make(base, masked_lm: bool, supervised: bool, **accelerator):
+    def make(base, masked_lm: bool, supervised: bool, contrastive: bool = False, **accelerator):
         config_data["accelerator"].update(accelerator)
         lm = config_data["language_model"]
         lm.update(base=str(base))
         lm["finetune"].update(enabled=masked_lm, epochs=1, batch_size=4)
         lm["supervised"].update(enabled=supervised, epochs=1, batch_size=4)
+        lm["contrastive"].update(enabled=contrastive, batch_size=4, pairs=16)  # epochs: config.yaml's 1
         config_data["encoder"]["sequence_length"] = 16
         return load_config(write_config(config_data))
 
@@ -128,6 +129,48 @@ def test_hugging_face_weights_are_the_ones_loaded(tmp_path, config_for):
     backbone = keras_hub.models.Backbone.from_preset(str(output))
     loaded = backbone.get_layer("token_embedding").embeddings.numpy()
     np.testing.assert_allclose(loaded, weights["embeddings.word_embeddings.weight"])
+
+
+def test_contrastive_pairs_alternate_a_shared_label_and_none():
+    pairs = contrastive_pairs(TARGETS, 40, seed=3)
+    a, b, similarity = pairs["a"], pairs["b"], pairs["similarity"]
+    assert len(a) == 40 and (a != b).all()
+    shared = (TARGETS[a] * TARGETS[b]).sum(axis=1)
+    np.testing.assert_array_equal(shared[0::2] > 0, True)  # positives share a label: similarity 1 (one label each)
+    np.testing.assert_array_equal(similarity[0::2], 1.0)
+    np.testing.assert_array_equal(shared[1::2], 0)  # negatives share none
+    np.testing.assert_array_equal(similarity[1::2], 0.0)
+    assert TARGETS[a[0::2]].any(axis=1).all()  # an issue with no label is never a positive
+    assert set(np.flatnonzero(TARGETS.any(axis=1))) <= set(a)  # every labelled issue is an anchor
+    again = contrastive_pairs(TARGETS, 40, seed=3)
+    assert all((again[key] == pairs[key]).all() for key in pairs)  # seeded
+    overlap = contrastive_pairs(np.array([[1, 1], [1, 0], [0, 1]], "float32"), 2, seed=0)
+    np.testing.assert_array_equal(overlap["similarity"], [0.5, 0.0])  # |A & B| / |A | B|
+
+
+def test_contrastive_phase_is_skipped_when_no_issue_differs(tmp_path, config_for):
+    config = config_for(keras_hub_preset(tmp_path / "base"), masked_lm=False, supervised=False, contrastive=True)
+    assert run_finetune(config, tmp_path, (TEXTS, np.ones((len(TEXTS), 1), "float32")))[0] == {}
+
+
+def test_contrastive_phase_gathers_the_issues_of_a_label(tmp_path, config_for, config_data):
+    """After the phase, two issues sharing a label are closer (cosine) than two that share none."""
+    config_data["language_model"]["contrastive"].update(learning_rate=0.01, epochs=8)
+    base = keras_hub_preset(tmp_path / "base")
+    pairs = contrastive_pairs(TARGETS, 64, seed=0)
+
+    def gap(preset) -> float:
+        vectors = Encoder(preset, LAYOUT).encode(Encoder(preset, LAYOUT).tokenize(TEXTS))
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        cosine = (vectors[pairs["a"]] * vectors[pairs["b"]]).sum(axis=1)
+        return cosine[pairs["similarity"] > 0].mean() - cosine[pairs["similarity"] == 0].mean()
+
+    config = config_for(base, masked_lm=False, supervised=False, contrastive=True)
+    phases, output = run_finetune(config, tmp_path)
+    assert set(phases) == {"contrastive"} and phases["contrastive"].examples == 8 * 16
+    loss = phases["contrastive"].history["loss"]
+    assert loss[-1] < loss[0]
+    assert gap(output) > gap(base) + 0.1
 
 
 EXCLUSIVE = np.eye(3, dtype="float32")[[0, 1, 2, 2, 0, 1, 2, 0]]  # every text has exactly one label

@@ -1,5 +1,7 @@
-"""Training the encoder: masked-LM fine-tuning on the repository's own issue text, then the
-labels all at once (supervised). Using it (tokenising, pooling, loading) is encoder.py's.
+"""Training the encoder: masked-LM fine-tuning on the repository's own issue text, then pairs of
+labelled issues pulled together or apart (contrastive, SetFit's recipe), then the labels all at
+once (supervised); each phase can be switched off. Using the encoder (tokenising, pooling,
+loading) is encoder.py's.
 
 `language_model.base` is `scratch` (a WordPiece vocabulary and a small BERT learnt from the
 corpus), a keras-hub preset name (downloaded when online), or a local directory holding a
@@ -164,6 +166,78 @@ def finetune_supervised(
     )  # fmt: skip
 
 
+def contrastive_pairs(targets: np.ndarray, pairs: int, seed: int) -> dict[str, np.ndarray]:
+    """`pairs` pairs of issues (rows of `targets`, 0/1 per label) as SetFit draws them: the anchors
+    cycle through the issues in a seeded order; every other pair shares a label with its anchor
+    (similarity: the labels' overlap, |A & B| / |A | B|, 1 for one label each), the rest share none
+    (similarity 0). An issue with no label is only ever a negative; a pair that cannot be drawn
+    (no other issue shares or avoids the anchor's labels) is drawn for the next anchor."""
+    rng = np.random.default_rng([seed, len(targets)])
+    has = targets.astype(bool)
+    members = [np.flatnonzero(column) for column in has.T]
+    order = rng.permutation(len(targets))
+    a, b, similarity = [], [], []
+    for step in range(pairs * 4):  # a bound: every anchor may fail to find a partner
+        if len(a) == pairs:
+            break
+        anchor, positive = int(order[step % len(order)]), len(a) % 2 == 0
+        own = np.flatnonzero(has[anchor])
+        if positive:
+            if not len(own):
+                continue
+            candidates = members[int(rng.choice(own))]
+            candidates = candidates[candidates != anchor]
+        else:
+            candidates = np.flatnonzero(~(has[:, own].any(axis=1))) if len(own) else np.flatnonzero(has.any(axis=1))
+        if not len(candidates):
+            continue
+        other = int(rng.choice(candidates))
+        union = (has[anchor] | has[other]).sum()
+        a.append(anchor), b.append(other)
+        similarity.append((has[anchor] & has[other]).sum() / union if positive else 0.0)
+    return {"a": np.array(a, "int64"), "b": np.array(b, "int64"), "similarity": np.array(similarity, "float32")}
+
+
+def finetune_contrastive(
+    config, backbone, handle: str, texts: list[str], targets: np.ndarray, checkpoints: Path
+) -> resumable.State | None:
+    """Similarity learning (SetFit): the cosine similarity of two issues' pooled vectors is trained
+    towards their labels' overlap, so that issues with a label gather and the heads separate them
+    from few examples. None: not both kinds of pair could be drawn (every issue has the one label,
+    or none has any), and pulling all issues together would only erase what they differ in."""
+    options, layout = config.language_model.contrastive, config.encoder
+    seed_everything(config.seed)
+    pairs = contrastive_pairs(targets, options.pairs, config.seed)
+    if len(set((pairs["similarity"] > 0).tolist())) < 2:
+        return None
+    tokens = tokenize(packing(preprocessor(handle, layout.sequence_length), layout.truncation), texts)
+    encoder = pooled_model(backbone, layout.pooling)
+    inputs = {f"{side}_{name}": keras.Input(shape=(None,), dtype="int32", name=f"{side}_{name}")
+              for side in "ab" for name in encoder.input}  # fmt: skip
+    pooled = [encoder({name: inputs[f"{side}_{name}"] for name in encoder.input}) for side in "ab"]
+    u, v = (keras.ops.normalize(keras.ops.cast(vector, "float32")) for vector in pooled)
+    model = keras.Model(inputs, keras.ops.sum(u * v, axis=-1), name="contrastive")
+    model.compile(
+        optimizer=keras.optimizers.AdamW(learning_rate(options, _steps(options, len(pairs["a"])))),
+        loss="mean_squared_error",  # SetFit's CosineSimilarityLoss
+        jit_compile=config.accelerator.jit_compile,
+    )
+
+    def batches(part: dict[str, np.ndarray], seed: list[int]) -> tf.data.Dataset:
+        features = {f"{side}_{name}": value[part[side]] for side in "ab" for name, value in tokens.items()}
+        return tf.data.Dataset.from_tensor_slices((features, part["similarity"])).batch(options.batch_size)
+
+    key = resumable.fingerprint(
+        dataclasses.asdict(config.language_model), dataclasses.asdict(layout), config.seed, texts, targets.tolist()
+    )
+    return resumable.fit(
+        resumable.KerasModel(model, options.batch_size, make_dataset=batches), pairs, None,
+        epochs=options.epochs, batch_size=options.batch_size, seed=config.seed,
+        checkpoint=resumable.Checkpoint(checkpoints / "contrastive", key),
+        every_steps=options.checkpoint_every_steps,
+    )  # fmt: skip
+
+
 def supervised_output(choice: str, targets: np.ndarray) -> str:
     """`auto`: softmax when the labels are mutually exclusive (every train issue carries exactly
     one), as in bug/feature/question triage; sigmoid (each label on its own) otherwise."""
@@ -177,7 +251,7 @@ def finetune(
     config, texts: list[str], labelled: tuple[list[str], np.ndarray], output: Path, checkpoints: Path
 ) -> dict[str, resumable.State]:
     """Write the fine-tuned encoder preset to `output`: masked-LM training on `texts`, then
-    supervised training on `labelled` (train texts, one 0/1 column per label), each if enabled,
+    contrastive and supervised training on `labelled` (train texts, one 0/1 column per label), each if enabled,
     resumable from `checkpoints`. Returns the final training state of each phase trained
     (history, throughput)."""
     lm = config.language_model
@@ -198,6 +272,10 @@ def finetune(
     phases: dict[str, resumable.State] = {}
     if lm.finetune.enabled:
         phases["masked_lm"] = finetune_masked_lm(config, masked_lm, packer, texts, checkpoints)
+    if lm.contrastive.enabled and labelled[1].size:
+        state = finetune_contrastive(config, masked_lm.backbone, handle, *labelled, checkpoints)
+        if state is not None:
+            phases["contrastive"] = state
     if lm.supervised.enabled and labelled[1].size:
         phases["supervised"] = finetune_supervised(config, masked_lm.backbone, handle, *labelled, checkpoints)
     masked_lm.backbone.save_to_preset(str(output))

@@ -121,7 +121,7 @@ class ScratchEncoder:
 
 @dataclass(frozen=True)
 class EncoderTraining:
-    """What the two encoder training phases share: length, batches and learning-rate schedule."""
+    """What the encoder training phases share: length, batches and learning-rate schedule."""
 
     enabled: bool
     epochs: int = field(metadata={"min": 1})
@@ -138,6 +138,11 @@ class FinetuneConfig(EncoderTraining):
 
 
 @dataclass(frozen=True)
+class ContrastiveConfig(EncoderTraining):
+    pairs: int = field(metadata={"min": 1})
+
+
+@dataclass(frozen=True)
 class SupervisedConfig(EncoderTraining):
     dropout: float = field(metadata={"min": 0, "max": 0.9})
     output: Literal["auto", "sigmoid", "softmax"]
@@ -148,6 +153,7 @@ class LanguageModelConfig:
     base: str
     scratch: ScratchEncoder
     finetune: FinetuneConfig
+    contrastive: ContrastiveConfig
     supervised: SupervisedConfig
 
 
