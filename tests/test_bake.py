@@ -84,21 +84,27 @@ DVC_EXTRA = {"none": "dvc>=", "gcp": "dvc[gs]>=", "azure": "dvc[azure]>=", "aws"
 
 def config_generator() -> list[dict]:
     """cookiecutter.json's choice variables (lists) and the label sets, every pair of values baked
-    together at least once (checked): every value of the two longest lists combined, and each
-    further list's value turning with both (a mixed-radix count over the second). A choice added to
-    cookiecutter.json is baked without editing this test; the matrix grows with the longest lists,
-    not with their product."""
-    choices = {key: value for key, value in COOKIECUTTER.items() if isinstance(value, list)}
+    together at least once (checked): every value of the two longest lists combined, then each
+    further list's value chosen per bake to cover the most pairs not yet baked (greedy, in list
+    order), with a bake added for any pair left. A choice added to cookiecutter.json is baked
+    without editing this test; the matrix grows with the longest lists, not with their product."""
+    choices = {key: value for key, value in COOKIECUTTER.items() if isinstance(value, list) and key[0] != "_"}
     choices["label_set"] = list(LABEL_SETS)
     names = sorted(choices, key=lambda name: -len(choices[name]))
     first, second, *rest = names
-    combos = []
-    for i, j in itertools.product(range(len(choices[first])), range(len(choices[second]))):
-        combo, stride = {first: choices[first][i], second: choices[second][j]}, 1
-        for name in rest:
-            combo[name] = choices[name][(i + j // stride) % len(choices[name])]
-            stride *= len(choices[name])
-        combos.append(combo)
+    combos = [{first: a, second: b} for a in choices[first] for b in choices[second]]
+    placed = [first, second]
+    for name in rest:
+        needed = {(other, value, mine) for other in placed for value in choices[other] for mine in choices[name]}
+        for combo in combos:
+            best = max(choices[name], key=lambda mine: sum((o, combo[o], mine) in needed for o in placed))
+            combo[name] = best
+            needed -= {(o, combo[o], best) for o in placed}
+        for other, value, mine in sorted(needed, key=str):  # pairs no bake holds yet: one more bake each
+            if any(combo[other] == value and combo[name] == mine for combo in combos):
+                continue
+            combos.append({**combos[0], other: value, name: mine})
+        placed.append(name)
     for a, b in itertools.combinations(names, 2):
         covered = {(combo[a], combo[b]) for combo in combos}
         assert covered == set(itertools.product(choices[a], choices[b])), f"{a} x {b} not all baked"
@@ -130,6 +136,13 @@ def test_bake_matrix(baked, answers):
     assert list(config["labels"]) == slugs
     assert [label["name"] for label in config["labels"].values()] == [n.strip() for n in labels.split(",")]
     assert all(set(label) == {"name", "aliases"} for label in config["labels"].values())
+    # the base: its handle, and the numbers that suit it (a pretrained base: low rates, a longer sequence)
+    lm = config["language_model"]
+    if answers["encoder"] == "scratch":
+        assert lm["base"] == "scratch" and lm["supervised"]["learning_rate"] == 0.001
+    else:
+        assert lm["base"] == f"hf://sentence-transformers/{answers['encoder']}"
+        assert config["encoder"]["sequence_length"] == 256 and lm["supervised"]["learning_rate"] == 1e-4
     assert (
         (project / "src/triage_bot/reference_config.yaml").read_text().endswith((project / "config.yaml").read_text())
     )
