@@ -191,6 +191,18 @@ CASES = [
         ["unknown key", "encoder settings are for all labels: set them under `encoder`"],
     ),
     (
+        "averaged heads where each label fine-tunes its own encoder",
+        lambda d: (d["encoder"].update(frozen=False), override_first_label(d, ensemble=2)),
+        "labels.<first>.ensemble",
+        ["expected 1 with encoder.frozen: false", "found 2"],
+    ),
+    (
+        "contrastive pairs of none",
+        lambda d: d["language_model"]["contrastive"].update(pairs=0),
+        "language_model.contrastive.pairs",
+        ["expected a value >= 1", "found 0"],
+    ),
+    (
         "missing key",
         lambda d: d["classifier"]["params"].pop("epochs"),
         "classifier.params.epochs",

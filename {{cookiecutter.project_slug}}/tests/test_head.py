@@ -1,5 +1,6 @@
 """The numpy head on the frozen encoder's vectors: the Keras head's arithmetic, resumable after a
-kill to the same weights, and the two areas its tuner scores by, as scikit-learn computes them."""
+kill to the same weights, averaged heads as one, and the two areas its tuner scores by, as
+scikit-learn computes them."""
 
 import os
 import subprocess
@@ -7,8 +8,9 @@ import sys
 
 import numpy as np
 import pytest
+import yaml
 
-from conftest import SRC, copy_project
+from conftest import SRC, copy_project, package
 from {{ cookiecutter.package_name }} import resumable
 from {{ cookiecutter.package_name }}.head import Head, Trainer, average_precision, roc_auc
 
@@ -88,6 +90,18 @@ def test_same_seed_same_head_and_saved_as_loaded(tmp_path):
     assert loaded.scores(X[:0]).shape == (0,)  # no rows: no scores
 
 
+@pytest.mark.parametrize("hidden_units", [0, 8])
+def test_averaged_heads_score_the_mean_of_their_logits(hidden_units):
+    heads = [Head.build(X, hidden_units, seed) for seed in (1, 2, 3)]
+    for head in heads:  # trained-looking weights: not zero biases
+        head.arrays[2:] = [a + RNG.normal(scale=0.1, size=a.shape).astype("float32") for a in head.arrays[2:]]
+    averaged = Head.average(heads)
+    expected = np.mean([head.scores(X, logits=True) for head in heads], axis=0)
+    np.testing.assert_allclose(averaged.scores(X, logits=True), expected, rtol=1e-5, atol=1e-5)
+    assert averaged.arrays[2].shape[1] == (3 * hidden_units if hidden_units else 1)
+    assert Head.average(heads[:1]) is heads[0]
+
+
 def test_areas_match_scikit_learn():
     from sklearn.metrics import average_precision_score, roc_auc_score
 
@@ -120,3 +134,21 @@ def test_a_labels_stage_never_loads_tensorflow_and_remakes_its_outputs(trained, 
         assert (project / "models/classifiers/bug" / name).read_bytes() == (
             trained / "models/classifiers/bug" / name
         ).read_bytes()
+
+
+@pytest.mark.slow
+def test_an_ensemble_of_heads_is_one_head_for_prediction(trained, tmp_path):
+    """`ensemble: 3` on one label: that label alone retrains, its head holds three hidden layers
+    side by side, and evaluate and predict read it as any head."""
+    project = copy_project(trained, tmp_path / "project", **{"labels.bug.ensemble": 3})
+    result = package("{{ cookiecutter.package_name }}.stages.train", cwd=project)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "1 trained, " in result.stdout + result.stderr
+    config = yaml.safe_load((project / "config.yaml").read_text())
+    hidden = config["classifier"]["tuning"]["hyperparams"]["hidden_units"]["default_value"]
+    assert Head.load(project / "models/classifiers/bug").arrays[2].shape[1] == 3 * hidden
+    assert Head.load(project / "models/classifiers/question").arrays[2].shape[1] == hidden
+    for command in (["{{ cookiecutter.package_name }}.stages.evaluate"],
+                    ["{{ cookiecutter.package_name }}", "predict", "data/raw/issues.jsonl"]):  # fmt: skip
+        result = package(*command, cwd=project)
+        assert result.returncode == 0, result.stderr[-3000:]

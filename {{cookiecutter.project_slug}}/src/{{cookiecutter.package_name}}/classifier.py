@@ -57,9 +57,15 @@ class OnVectors:
         encoder = Encoder(self.config.paths.encoder, self.config.encoder)
         return encoder.encode(encoder.tokenize(texts))
 
-    def trainable(self, hp: dict, batch_size: int, weights: dict | None) -> head.Trainer:
-        built = head.Head.build(self.inputs["train"], hp["hidden_units"], self.config.seed)
+    def trainable(self, hp: dict, batch_size: int, weights: dict | None, seed: int) -> head.Trainer:
+        built = head.Head.build(self.inputs["train"], hp["hidden_units"], seed)
         return head.Trainer(built, float(hp["learning_rate"]), float(hp["dropout"]), batch_size, weights)
+
+    def averaged(self, trained: list[head.Trainer]) -> head.Trainer:
+        """The ensemble's heads as one (head.Head.average)."""
+        first = trained[0]
+        return head.Trainer(head.Head.average([t.head for t in trained]), first.learning_rate, first.dropout,
+                            first.batch_size, first.class_weight)  # fmt: skip
 
     def scores(self, trainable: head.Trainer, split: str) -> np.ndarray:
         return trainable.head.scores(self.inputs[split])
@@ -115,11 +121,11 @@ def train_label(
     params, values = config.classifier_for(slug)
     weights = class_weights(targets["train"], params.class_weight)
 
-    def fit(hp: dict, epochs: int, checkpoint: resumable.Checkpoint | resumable.InMemory) -> tuple:
-        model = way.trainable(hp, params.batch_size, weights)
+    def fit(hp: dict, epochs: int, checkpoint: resumable.Checkpoint | resumable.InMemory, member: int = 0) -> tuple:
+        model = way.trainable(hp, params.batch_size, weights, config.seed + member)
         state = resumable.fit(
             model, way.inputs["train"], targets["train"],
-            epochs=epochs, batch_size=params.batch_size, seed=config.seed, checkpoint=checkpoint,
+            epochs=epochs, batch_size=params.batch_size, seed=config.seed + member, checkpoint=checkpoint,
             every_steps=params.checkpoint_every_steps, validation=(way.inputs["val"], targets["val"]),
             patience=params.patience, verbose=isinstance(checkpoint, resumable.Checkpoint),
         )  # fmt: skip
@@ -141,6 +147,10 @@ def train_label(
                   "trials": trials}  # fmt: skip
 
     model, state = fit(values, params.epochs, resumable.Checkpoint(checkpoints / "fit", key))
+    if params.ensemble > 1:  # the others, each from its own seed; the curves and throughput are the first's
+        others = [fit(values, params.epochs, resumable.Checkpoint(checkpoints / f"fit-{m}", key), m)[0]
+                  for m in range(1, params.ensemble)]  # fmt: skip
+        model = way.averaged([model, *others])
     log_history(logs, state.history)
     files.write_json(logs / "throughput.json", state.throughput())
     name = way.save(model, out)

@@ -36,12 +36,12 @@ class OwnEncoder:
         self.inputs = {split: self.encoder.tokenize(split_texts) for split, split_texts in texts.items()}
         self.used = False
 
-    def trainable(self, hp: dict, batch_size: int, weights: dict | None) -> resumable.KerasModel:
+    def trainable(self, hp: dict, batch_size: int, weights: dict | None, seed: int) -> resumable.KerasModel:
         if self.used:  # a tuner's trial trained this copy: each model starts from the saved encoder
             seed_everything(self.config.seed)
             self.encoder = Encoder(self.config.paths.encoder, self.config.encoder)
         self.used = True
-        seed_everything(self.config.seed)
+        seed_everything(seed)
         pooled = self.encoder.pooled
         model = keras.Model(pooled.input, build_head(hp)(pooled.output), name="classifier")
         model.compile(

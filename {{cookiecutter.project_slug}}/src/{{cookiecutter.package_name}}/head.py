@@ -36,6 +36,22 @@ class Head:
             dense += [rng.uniform(-limit, limit, (fan_in, fan_out)), np.zeros(fan_out)]
         return cls([mean, scale, *dense])
 
+    @classmethod
+    def average(cls, heads: list[Head]) -> Head:
+        """One head whose logit is the mean of `heads`' logits (same standardisation, at most one
+        hidden layer): their hidden layers side by side, the output layer's kernels stacked and
+        divided by their number. Prediction reads it as any head."""
+        if len(heads) == 1:
+            return heads[0]
+        mean, scale = heads[0].arrays[:2]
+        layers = [head.dense for head in heads]
+        if len(layers[0]) == 1:  # linear heads: the mean of their weights
+            kernel, bias = (np.mean([dense[0][i] for dense in layers], axis=0) for i in (0, 1))
+            return cls([mean, scale, kernel, bias])
+        hidden = [np.concatenate([dense[0][i] for dense in layers], axis=-1) for i in (0, 1)]
+        output = np.concatenate([dense[1][0] for dense in layers]) / len(heads)
+        return cls([mean, scale, *hidden, output, np.mean([dense[1][1] for dense in layers], axis=0)])
+
     @property
     def dense(self) -> list[tuple[np.ndarray, np.ndarray]]:
         return list(zip(self.arrays[2::2], self.arrays[3::2]))

@@ -163,6 +163,7 @@ class ClassifierParams:
     batch_size: int = field(metadata={"min": 1})
     patience: int = field(metadata={"min": 0})  # 0: no early stopping
     class_weight: Literal["balanced", "none"]
+    ensemble: int = field(metadata={"min": 1})  # heads averaged, each from its own seed
     checkpoint_every_steps: int = field(metadata={"min": 0})
 
 
@@ -586,6 +587,20 @@ def _check_hyperparams(config: Config, reader: _Reader) -> None:
             reader.fail(f"{path}.values", f"expected a non-empty list of choices; found {t.values!r}")
 
 
+def _check_ensemble(config: Config, reader: _Reader) -> None:
+    """Averaged heads are one head on the frozen encoder's vectors; a label that fine-tunes its own
+    encoder trains one."""
+    if config.encoder.frozen:
+        return
+    for slug in config.labels:
+        count = config.classifier_for(slug)[0].ensemble
+        if count != 1:
+            own = "ensemble" in config.labels[slug].overrides
+            path = f"labels.{slug}.ensemble" if own else "classifier.params.ensemble"
+            reader.fail(path, f"expected 1 with encoder.frozen: false (a label fine-tunes one encoder); found {count}")
+            return
+
+
 def _check_import(config: Config, reader: _Reader) -> None:
     github = config.import_.github
     if not GITHUB_REPO.fullmatch(github.repo):
@@ -627,6 +642,7 @@ def load_config(path: str | Path = "config.yaml") -> Config:
         _check_hyperparams(config, reader)
         _check_import(config, reader)
         _check_deployment(config, reader)
+        _check_ensemble(config, reader)
     if reader.problems:
         raise ConfigError([f"{path}: {problem}" for problem in reader.problems])
     return config
