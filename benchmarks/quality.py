@@ -22,6 +22,7 @@ import argparse
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -159,6 +160,8 @@ def main() -> None:
     print("reference (mean macro F1): " + ", ".join(f"{name} {value}" for name, value in REFERENCE.items()))
     if args.keep:
         print(f"projects kept in {workdir}")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
