@@ -155,9 +155,7 @@ def finetune_supervised(
         metrics=[accuracy],
         jit_compile=config.accelerator.jit_compile,
     )
-    key = resumable.fingerprint(
-        dataclasses.asdict(config.language_model), dataclasses.asdict(layout), config.seed, texts, targets.tolist()
-    )
+    key = _labelled_key(config, texts, targets)
     return resumable.fit(
         resumable.KerasModel(model, options.batch_size), tokens, targets,
         epochs=options.epochs, batch_size=options.batch_size, seed=config.seed,
@@ -198,6 +196,14 @@ def contrastive_pairs(targets: np.ndarray, pairs: int, seed: int) -> dict[str, n
     return {"a": np.array(a, "int64"), "b": np.array(b, "int64"), "similarity": np.array(similarity, "float32")}
 
 
+def _labelled_key(config, texts: list[str], targets: np.ndarray) -> str:
+    """What a phase that learns from the labels is a function of: its resume checkpoint's key."""
+    return resumable.fingerprint(
+        dataclasses.asdict(config.language_model), dataclasses.asdict(config.encoder), config.seed, texts,
+        targets.tolist(),
+    )  # fmt: skip
+
+
 def finetune_contrastive(
     config, backbone, handle: str, texts: list[str], targets: np.ndarray, checkpoints: Path
 ) -> resumable.State | None:
@@ -227,9 +233,7 @@ def finetune_contrastive(
         features = {f"{side}_{name}": value[part[side]] for side in "ab" for name, value in tokens.items()}
         return tf.data.Dataset.from_tensor_slices((features, part["similarity"])).batch(options.batch_size)
 
-    key = resumable.fingerprint(
-        dataclasses.asdict(config.language_model), dataclasses.asdict(layout), config.seed, texts, targets.tolist()
-    )
+    key = _labelled_key(config, texts, targets)
     return resumable.fit(
         resumable.KerasModel(model, options.batch_size, make_dataset=batches), pairs, None,
         epochs=options.epochs, batch_size=options.batch_size, seed=config.seed,
