@@ -33,6 +33,12 @@ def test_default_config_loads():
     assert default_config.classifier.params.epochs >= 1
     # Floats are floats even when written as integers in YAML.
     assert isinstance(default_config.preprocess.val_fraction, float)
+    assert default_config.evaluate.baseline_weight == "auto"
+
+
+def test_a_fixed_blend_weight_loads(config_data, write_config):
+    config_data["evaluate"]["baseline_weight"] = 0
+    assert load_config(write_config(config_data)).evaluate.baseline_weight == 0.0
 
 
 # --- one mistake each --------------------------------------------------------------------------
@@ -201,6 +207,24 @@ CASES = [
         lambda d: d["language_model"]["contrastive"].update(pairs=0),
         "language_model.contrastive.pairs",
         ["expected a value >= 1", "found 0"],
+    ),
+    (
+        "blend weight neither a number nor auto",
+        lambda d: d["evaluate"].update(baseline_weight="half"),
+        "evaluate.baseline_weight",
+        ["expected a number or one of 'auto'", "found string 'half'"],
+    ),
+    (
+        "blend weight above 1",
+        lambda d: d["evaluate"].update(baseline_weight=1.5),
+        "evaluate.baseline_weight",
+        ["expected a value <= 1", "found 1.5"],
+    ),
+    (
+        "unparsable github.until",
+        lambda d: d["import"]["github"].update(until=20240630),
+        "import.github.until",
+        ["expected a string or a timestamp or null", "found integer 20240630"],
     ),
     (
         "missing key",

@@ -10,6 +10,7 @@ from {{ cookiecutter.package_name }}.evaluate import (
     binary_metrics,
     blend,
     choose_threshold,
+    choose_weight,
     single_label,
     threshold_for_precision,
     threshold_max_f1,
@@ -136,3 +137,46 @@ def test_score_files_read_into_arrays_in_split_order(tmp_path):
     assert set(scored) == {("bug", "val"), ("docs", "test")}
     assert scored[("bug", "val")][:2].tolist() == [0.75, 0.25] and np.isnan(scored[("bug", "val")][2])
     assert scored[("docs", "test")].tolist() == [0.125]
+
+
+def test_choose_weight_scores_each_weight_by_mean_average_precision():
+    y = np.array([0, 0, 1, 1])
+    classifier = np.array([0.1, 0.2, 0.8, 0.9])  # ranks perfectly
+    baseline = np.array([0.9, 0.8, 0.2, 0.1])  # ranks backwards
+    # (1 - w) * classifier + w * baseline still ranks perfectly up to w = 0.4; at 0.5 all four tie
+    _, by_weight = choose_weight([y, y], [classifier, classifier], [baseline, baseline], seed=0)
+    assert list(by_weight) == [round(0.1 * i, 1) for i in range(11)]
+    assert [by_weight[w] for w in (0.0, 0.1, 0.2, 0.3, 0.4)] == [1.0] * 5
+    assert by_weight[0.5] == pytest.approx(0.5)  # one tie: precision 2/4 at full recall
+    assert by_weight[1.0] == pytest.approx(5 / 12)  # both positives last: precision 1/3 and 2/4 at them
+
+
+def noisy_scores(rng, y, signal):
+    return (y * signal + rng.random(len(y))) / (1 + signal)  # in [0, 1], as probabilities
+
+
+def test_choose_weight_follows_a_clearly_better_model():
+    rng = np.random.default_rng(0)
+    truth = [rng.integers(0, 2, 400) for _ in range(3)]
+    strong, weak = ([noisy_scores(rng, y, signal) for y in truth] for signal in (1.5, 0.1))
+    assert choose_weight(truth, strong, weak, seed=0)[0] <= 0.2
+    assert choose_weight(truth, weak, strong, seed=0)[0] >= 0.8
+
+
+def test_choose_weight_keeps_an_even_blend_within_the_noise():
+    # Two models as good as each other on 40 issues: whichever scores a little higher there, the
+    # difference is within one standard error, and the even blend stays (as on equal scores)
+    rng = np.random.default_rng(1)
+    truth = [rng.integers(0, 2, 40) for _ in range(3)]
+    one, other = ([noisy_scores(rng, y, 0.5) for y in truth] for _ in range(2))
+    weight, by_weight = choose_weight(truth, one, other, seed=0)
+    assert max(by_weight.values()) > by_weight[0.5] or weight == 0.5
+    assert weight == 0.5
+    assert choose_weight(truth, one, one, seed=0)[0] == 0.5
+    assert choose_weight(truth, one, other, seed=0) == (weight, by_weight)  # seeded: the same choice
+
+
+def test_choose_weight_without_a_measurable_label():
+    # A label with no positive (or no negative) on val says nothing about the blend: left out
+    weight, by_weight = choose_weight([np.zeros(3), np.ones(3)], [np.ones(3)] * 2, [np.zeros(3)] * 2, seed=0)
+    assert (weight, by_weight) == (0.5, {})

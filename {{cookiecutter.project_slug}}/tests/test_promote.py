@@ -79,7 +79,7 @@ def test_promotion_keeps_the_better_model_and_rollback_restores_the_previous_one
     assert cli(folder, "promote").stdout.strip().endswith("nothing to do")  # the same model again
 
     # the classifier alone: another model, and (tiny settings) a worse one than the blend
-    edit(folder, "baseline_weight: 0.5", "baseline_weight: 0.0")
+    edit(folder, "baseline_weight: auto", "baseline_weight: 0.0")
     assert package(f"{PACKAGE}.stages.evaluate", cwd=folder).returncode == 0
     new_f1 = files.read_json(folder / "reports/metrics.json")["classifier"]["macro"]["f1"]
     assert new_f1 < first["macro_f1"] - 0.02, "the tiny classifier alone was expected to be worse than the blend"

@@ -11,8 +11,11 @@ def _cell(value) -> str:
 
 def render(metrics: dict, summary: dict, thresholds: dict) -> str:
     models = [name for name in ("classifier", "baseline", "blend") if name in metrics]
-    weight = thresholds["baseline_weight"]
-    deployed = f"`blend` ({1 - weight:g} classifier + {weight:g} baseline scores)" if weight else "`classifier`"
+    weight, by_weight = thresholds["baseline_weight"], thresholds.get("weights_on_val")
+    deployed = "`classifier`"
+    if thresholds["model"] == "blend":
+        deployed = f"`blend` ({1 - weight:g} classifier + {weight:g} baseline scores"
+        deployed += ", the weight that ranked val best: see below)" if by_weight else ")"
     lines = ["# Issue label classifiers: test metrics", ""]
     lines += [
         f"Thresholds are chosen on the validation split ({thresholds['policy']}); metrics are measured "
@@ -44,6 +47,17 @@ def render(metrics: dict, summary: dict, thresholds: dict) -> str:
             f"| {model} | {_cell(m['micro']['f1'])} | {_cell(m['macro']['f1'])} "
             f"| {_cell(single.get('accuracy'))} | {_cell(single.get('macro_f1'))} |"
         )
+    if by_weight:
+        lines += [
+            "",
+            "The blend weight (`evaluate.baseline_weight: auto`): each weight's mean average precision on val.",
+            "",
+            "| baseline weight | " + " | ".join(by_weight) + " |",
+            "|---|" + "---|" * len(by_weight),
+            "| val mean average precision | "
+            + " | ".join(f"**{s:.3f}**" if float(w) == weight else f"{s:.3f}" for w, s in by_weight.items())
+            + " |",
+        ]
     splits = ", ".join(f"{name}: {count}" for name, count in summary["splits"].items())
     lines += ["", f"Issues per split: {splits}.", ""]
     return "\n".join(lines)

@@ -248,12 +248,12 @@ class GatesConfig:
 
 @dataclass(frozen=True)
 class EvaluateConfig:
-    """How thresholds are chosen on val, how much of the baseline prediction blends in, and the
-    gates of promotion."""
+    """How thresholds are chosen on val, how much of the baseline prediction blends in (`auto`:
+    the weight that scores best on val), and the gates of promotion."""
 
     threshold_policy: Literal["max_f1", "target_precision"]
     target_precision: float = field(metadata={"min": 0, "max": 1})
-    baseline_weight: float = field(metadata={"min": 0, "max": 1})
+    baseline_weight: float | Literal["auto"] = field(metadata={"min": 0, "max": 1})
     gates: GatesConfig
     max_regression: float = field(metadata={"min": 0, "max": 1})
 
@@ -416,6 +416,7 @@ def _expected(tp) -> str:
         int: "an integer",
         float: "a number",
         str: "a string",
+        date: "a timestamp",
         type(None): "null",
     }.get(tp, str(tp))
 
@@ -438,7 +439,15 @@ class _Reader:
             if value is None and type(None) in options:
                 return None
             inner = [o for o in options if o is not type(None)]
-            return self.read(inner[0], value, path) if len(inner) == 1 else value
+            if len(inner) == 1:
+                return self.read(inner[0], value, path)
+            for option in inner:  # the first that reads it without a problem
+                trial = _Reader()
+                read = trial.read(option, value, path)
+                if not trial.problems:
+                    return read
+            self.fail(path, f"expected {_expected(tp)}; found {_describe(value)}")
+            return value
         if origin is Literal:
             if value not in typing.get_args(tp):
                 self.fail(path, f"expected {_expected(tp)}; found {_describe(value)}")
@@ -460,7 +469,7 @@ class _Reader:
             int: isinstance(value, int) and not isinstance(value, bool),
             float: isinstance(value, (int, float)) and not isinstance(value, bool),
             str: isinstance(value, str),
-        }[tp]
+        }.get(tp, isinstance(value, tp))  # another class (a date): an instance of it
         if not ok:
             self.fail(path, f"expected {_expected(tp)}; found {_describe(value)}")
             return value

@@ -1,6 +1,7 @@
-"""Stage evaluate: thresholds chosen on val, metrics on test, for the classifiers, the baseline and
-their blend -> the deployed thresholds (paths.thresholds), test predictions, plots, report and
-metrics. Scores come from each model's score file, so evaluating never re-runs a model."""
+"""Stage evaluate: thresholds (and the blend weight, when `auto`) chosen on val, metrics on test,
+for the classifiers, the baseline and their blend -> the deployed thresholds (paths.thresholds),
+test predictions, plots, report and metrics. Scores come from each model's score file, so
+evaluating never re-runs a model."""
 
 from __future__ import annotations
 
@@ -67,16 +68,24 @@ def run(config: Config) -> str:
         classifier_scores.update(_read(Path(config.paths.classifiers) / slug / SCORES, [slug], scored_splits))
     baseline_scores = _read(Path(config.paths.baseline) / SCORES, slugs, scored_splits)
     sources = {"classifier": classifier_scores, "baseline": baseline_scores}
-    weight = config.evaluate.baseline_weight
-    if weight:  # the blend is what prediction uses
+    weight, by_weight = config.evaluate.baseline_weight, {}
+    if weight == "auto":  # the weight that ranks val best, of 0 (the classifier alone) .. 1 (the baseline alone)
+        weight, by_weight = ev.choose_weight(
+            [targets(val, slug) for slug in slugs],
+            *([scored[(slug, "val")] for slug in slugs] for scored in (classifier_scores, baseline_scores)),
+            config.seed,
+        )
+    if config.evaluate.baseline_weight:  # the blend is what prediction uses, even at a chosen 0 or 1
         sources["blend"] = {key: ev.blend(s, baseline_scores[key], weight) for key, s in classifier_scores.items()}
-    deployed = "blend" if weight else "classifier"
+    deployed = "blend" if config.evaluate.baseline_weight else "classifier"
     policy, target = config.evaluate.threshold_policy, config.evaluate.target_precision
     metrics = {model: _model_metrics(scored, slugs, val, test, policy, target) for model, scored in sources.items()}
 
     # what prediction uses: the deployed model's thresholds, by policy and for each precision level
     policy_name = policy if policy == "max_f1" else f"target_precision {target}"
     thresholds = {"policy": policy_name, "model": deployed, "baseline_weight": weight, "labels": {}}
+    if by_weight:  # how each weight ranked val: why this one
+        thresholds["weights_on_val"] = {f"{w:.1f}": round(score, 6) for w, score in by_weight.items()}
     for slug in slugs:
         y_val, s_val = targets(val, slug), sources[deployed][(slug, "val")]
         thresholds["labels"][slug] = {
