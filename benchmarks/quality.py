@@ -104,7 +104,12 @@ def run_repo(workdir: Path, repo: str, settings: dict) -> dict:
         speed = json.loads((project / "reports" / "training" / "labels" / label / "throughput.json").read_text())
         throughput[f"train {label}"] = speed["examples_per_second"]
     scores = {model: metrics[model]["single_label"]["macro_f1"] for model in MODELS if model in metrics}
-    return {"scores": scores, "seconds": seconds, "throughput": throughput}
+    tried = json.loads((project / "models" / "baseline" / "text.json").read_text())["cross_validated"]
+    chosen = {  # what the pipeline chose from the repository's own training issues
+        "blend weight": json.loads((project / "models" / "thresholds.json").read_text())["baseline_weight"],
+        "baseline text": next(option["option"] for option in tried if option["chosen"]) or "preprocess.text",
+    }
+    return {"scores": scores, "seconds": seconds, "throughput": throughput, "chosen": chosen}
 
 
 def print_scores(results: dict[str, dict], title: str) -> dict[str, float]:
@@ -150,7 +155,10 @@ def main() -> None:
         average = {m: sum(run[m] for run in means.values()) / len(means) for m in next(iter(means.values()))}
         print(f"\nmean over {len(means)} seeds: " + ", ".join(f"{MODELS[m]} {v:.3f}" for m, v in average.items()))
     for name, by_repo in results.items():
-        print(f"\ntraining throughput (examples/s), {name}:")
+        print(f"\nchosen from train and val, {name}:")
+        for repo, r in by_repo.items():
+            print(f"  {repo}: " + ", ".join(f"{what} {value}" for what, value in r["chosen"].items()))
+        print(f"training throughput (examples/s), {name}:")
         for repo, r in by_repo.items():
             print(f"  {repo}: " + ", ".join(f"{stage} {value:.1f}" for stage, value in r["throughput"].items()))
         print(f"wall time per stage (s), {name}:")

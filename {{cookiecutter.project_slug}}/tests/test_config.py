@@ -227,6 +227,24 @@ CASES = [
         ["expected a string or a timestamp or null", "found integer 20240630"],
     ),
     (
+        "baseline text option with an unknown rule",
+        lambda d: d["baseline"]["text"]["options"].append({"strip_code": False}),
+        "baseline.text.options[4].strip_code",
+        ["unknown key; did you mean 'strip_code_blocks'?"],
+    ),
+    (
+        "baseline text option of the wrong type",
+        lambda d: d["baseline"]["text"]["options"].append({"strip_code_blocks": "maybe"}),
+        "baseline.text.options[4].strip_code_blocks",
+        ["expected a boolean (true/false) or one of 'marker'", "found string 'maybe'"],
+    ),
+    (
+        "no baseline text option",
+        lambda d: d["baseline"]["text"].update(options=[]),
+        "baseline.text.options",
+        ["expected at least one option", "found none"],
+    ),
+    (
         "missing key",
         lambda d: d["classifier"]["params"].pop("epochs"),
         "classifier.params.epochs",

@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from {{ cookiecutter.package_name }}.core.config import TextConfig
-from {{ cookiecutter.package_name }}.text import normalise
+from {{ cookiecutter.package_name }}.text import CODE_MARKER, normalise
 
 RULES = [f.name for f in dataclasses.fields(TextConfig) if f.name != "max_chars"]
 ALL_ON = TextConfig(**dict.fromkeys(RULES, True), max_chars=4000)
@@ -84,6 +84,13 @@ def test_rule_on_and_off(rule, body, on, off):
     only_this_rule = dataclasses.replace(ALL_OFF, **{rule: True})
     assert body_text(body, only_this_rule) == on
     assert body_text(body, ALL_OFF) == off
+
+
+def test_code_blocks_reduced_to_a_marker():
+    # What a block held is gone; that there was one stays (a pasted log or snippet tells bug from question)
+    marked = dataclasses.replace(ALL_OFF, strip_code_blocks="marker")
+    body = "it fails:\n```python\nraise KeyError('x')\n```\nand ~~~\nlog\n~~~ again"
+    assert body_text(body, marked) == f"it fails: {CODE_MARKER} and {CODE_MARKER} again"
 
 
 def test_heading_does_not_swallow_the_next_line():

@@ -1,10 +1,12 @@
-"""The baseline every deep model must beat: TF-IDF n-grams and a logistic regression per label.
-Its models are kept (`models/baseline/`: the TF-IDF vectorizer once, `vectorizer.pkl`, and each
-label's regression, `<label>.pkl`) because `evaluate.baseline_weight` can blend its scores into
-the classifiers' at prediction time."""
+"""The baseline every deep model must beat: TF-IDF n-grams and a logistic regression per label,
+on text rules of its own that cross-validation on train chose. Its models are kept
+(`models/baseline/`: the TF-IDF vectorizer once, `vectorizer.pkl`, each label's regression,
+`<label>.pkl`, and the text rules, `text.json`) because `evaluate.baseline_weight` can blend its
+scores into the classifiers' at prediction time."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import pickle
 from collections.abc import Iterator
@@ -18,7 +20,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from .core.config import BaselineConfig
+from .core import files
+from .core.config import BaselineConfig, TextConfig
+from .dataset import TEXT_RULES
+from .evaluate import mean_average_precision, one_standard_error
+from .text import normalise
 
 VECTORIZER = "vectorizer.pkl"
 
@@ -48,6 +54,52 @@ def fit_all(
     return vectorizer, fitted()
 
 
+def folds(labels: list[list[str]], k: int, seed: int) -> np.ndarray:
+    """Each issue's fold, 0 .. k-1, stratified: the issues of each label combination are shuffled
+    (seeded) and dealt out in turn, the next combination carrying on where the last one stopped."""
+    groups: dict[tuple, list[int]] = {}
+    for i, own in enumerate(labels):
+        groups.setdefault(tuple(sorted(own)), []).append(i)
+    rng = np.random.default_rng(seed)
+    fold, dealt = np.zeros(len(labels), "int64"), 0
+    for key in sorted(groups):
+        members = rng.permutation(groups[key])
+        fold[members] = (dealt + np.arange(len(members))) % k
+        dealt += len(members)
+    return fold
+
+
+def choose_text(
+    options: BaselineConfig, choices: list[TextConfig], issues: list[tuple[str, str]], labels: list[list[str]],
+    slugs: list[str], seed: int,
+) -> tuple[int, list[float | None]]:  # fmt: skip
+    """The index of the text rules in `choices` whose baseline ranks `issues` ((title, body), each
+    with its label slugs) best out of fold, and each choice's score (mean average precision over
+    `slugs`): the earliest choice within one standard error of the best."""
+    fold = folds(labels, options.text.folds, seed)
+    truth = [np.array([slug in own for own in labels], "float32") for slug in slugs]
+    outs = []
+    for rules in choices:
+        texts = [normalise(title, body, rules) for title, body in issues]
+        out = [np.zeros(len(issues)) for _ in slugs]
+        for held in range(options.text.folds):
+            inside = fold != held
+            part = [text for text, keep in zip(texts, inside) if keep]
+            left = {"held": [text for text, keep in zip(texts, inside) if not keep]}
+            _, fitted = fit_all(options, part, {s: y[inside] for s, y in zip(slugs, truth)}, seed, left)
+            for column, (_, _, scored) in zip(out, fitted):
+                column[~inside] = scored["held"]
+        outs.append(out)
+    if mean_average_precision(truth, outs[0]) is None:  # no label to rank: nothing to choose by
+        return 0, [None] * len(choices)
+    scores, close = one_standard_error(truth, outs, seed)
+    return min(close), scores  # the earliest as good as the best: preprocess's own rules come first
+
+
+def save_text(folder: Path, rules: TextConfig, tried: list[dict]) -> None:
+    files.write_json(folder / TEXT_RULES, {"text": dataclasses.asdict(rules), "cross_validated": tried})
+
+
 def _features(vectorizer: TfidfVectorizer, texts: list[str]):
     """`texts` as TF-IDF rows (scikit-learn refuses no texts: a split without issues has no rows)."""
     return vectorizer.transform(texts) if texts else sparse.csr_matrix((0, len(vectorizer.vocabulary_)))
@@ -71,24 +123,28 @@ def _load(path: Path):
 def load(folder: Path, slugs) -> Baselines:
     """The baselines of `slugs` saved in `folder`. Models saved before the vectorizer had its own
     file are a scikit-learn pipeline each (vectorizer, regression): they still load."""
+    text = TextConfig(**files.read_json(folder / TEXT_RULES)["text"]) if (folder / TEXT_RULES).is_file() else None
     if (folder / VECTORIZER).exists():
         vectorizer = _load(folder / VECTORIZER)
-        return Baselines({slug: (vectorizer, _load(folder / f"{slug}.pkl")) for slug in slugs})
+        return Baselines({slug: (vectorizer, _load(folder / f"{slug}.pkl")) for slug in slugs}, text)
     pipelines: dict[str, Pipeline] = {slug: _load(folder / f"{slug}.pkl") for slug in slugs}
     shared = {}  # each pipeline holds its own copy of the one vectorizer: equal copies become one object
     models = {}
     for slug, pipeline in pipelines.items():
         vectorizer = shared.setdefault(hashlib.sha256(pickle.dumps(pipeline[0])).digest(), pipeline[0])
         models[slug] = (vectorizer, pipeline[-1])
-    return Baselines(models)
+    return Baselines(models, text)
 
 
 class Baselines:
     """Every label's baseline, scoring texts with one TF-IDF transform for all labels that share
-    a vectorizer object, and their logistic regressions as one matrix product (stacked once)."""
+    a vectorizer object, and their logistic regressions as one matrix product (stacked once).
+    `text`: the text rules it was trained with (None: saved before it had its own, preprocess's)."""
 
-    def __init__(self, models: dict[str, tuple[TfidfVectorizer, LogisticRegression | DummyClassifier]]):
-        self.slugs, grouped = list(models), {}
+    def __init__(
+        self, models: dict[str, tuple[TfidfVectorizer, LogisticRegression | DummyClassifier]], text: TextConfig | None
+    ):
+        self.slugs, grouped, self.text = list(models), {}, text
         for slug, (vectorizer, model) in models.items():
             grouped.setdefault(id(vectorizer), (vectorizer, {}))[1][slug] = model
         self.groups = []

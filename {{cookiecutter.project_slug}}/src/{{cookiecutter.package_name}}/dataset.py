@@ -14,6 +14,7 @@ from .core import files
 SPLITS = ("train", "val", "test")
 UNLABELLED = "unlabelled"  # issues with none of the labels: text for the language model only
 ISSUES, SUMMARY, SCORES = "issues.jsonl", "summary.json", "scores.jsonl"
+TEXT_RULES = "text.json"  # the baseline's own text rules, and how each option cross-validated
 
 
 class Processed:

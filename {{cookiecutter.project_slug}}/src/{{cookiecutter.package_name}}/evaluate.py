@@ -98,36 +98,47 @@ def blend(classifier: np.ndarray, baseline: np.ndarray, weight: float) -> np.nda
 
 BLEND_WEIGHTS = [round(0.1 * i, 1) for i in range(11)]  # 0 (the classifier alone) .. 1 (the baseline alone)
 UNMEASURED_WEIGHT = 0.5  # when no label has a positive and a negative on val
-RESAMPLES, RESAMPLED_ISSUES = 100, 2000  # the bootstrap of the one-standard-error rule (issues: at most)
+RESAMPLES, RESAMPLED_ISSUES = 100, 2000  # the one-standard-error rule's bootstrap (issues: at most)
 
 
 def choose_weight(truth: list[np.ndarray], classifier: list[np.ndarray], baseline: list[np.ndarray], seed: int):
     """The blend weight of BLEND_WEIGHTS for held-out issues (one array per label in each list), and
-    each weight's score there: the mean average precision over the labels that have a positive and
-    a negative (it needs no threshold, so the weight is not fitted to the thresholds chosen on the
-    same issues). A few dozen issues rank noisily, so the one-standard-error rule chooses: of the
-    weights whose score is within one bootstrap standard error of the best one's, the nearest an
-    even blend, which held up on every repository measured when the two models differ by noise."""
-    measured = [i for i, y in enumerate(truth) if 0 < y.sum() < len(y)]
-    if not measured:
+    each weight's mean average precision there (it needs no threshold, so the weight is not fitted
+    to the thresholds chosen on the same issues): of the weights within one standard error of the
+    best, the nearest an even blend, which held up on every repository measured when the two
+    models differ by noise."""
+    if not _measurable(truth):
         return UNMEASURED_WEIGHT, {}
-    scores = {
-        weight: float(np.mean([average_precision_score(truth[i], blend(classifier[i], baseline[i], weight))
-                               for i in measured]))
-        for weight in BLEND_WEIGHTS
-    }  # fmt: skip
-    best = max(scores, key=scores.get)
-    issues = len(truth[0])
+    blends = [[blend(c, b, weight) for c, b in zip(classifier, baseline)] for weight in BLEND_WEIGHTS]
+    scores, close = one_standard_error(truth, blends, seed)
+    return min((BLEND_WEIGHTS[k] for k in close), key=lambda w: abs(w - 0.5)), dict(zip(BLEND_WEIGHTS, scores))
+
+
+def one_standard_error(truth: list[np.ndarray], candidates: list[list[np.ndarray]], seed: int):
+    """Each candidate's mean average precision (its scores: one array per label, of the same issues,
+    some label measurable), and the candidates that are as good as the best within the noise: their
+    score at most one standard error below it (of the paired difference, over a seeded bootstrap of
+    the issues). A few hundred issues rank noisily; the caller picks its steadiest among those."""
+    measured, issues = _measurable(truth), len(truth[0])
+    scores = [mean_average_precision(truth, candidate) for candidate in candidates]
+    best = int(np.argmax(scores))
     drawn = min(issues, RESAMPLED_ISSUES)  # m of n: a resample's spread, scaled by sqrt(m / n)
     draws = np.random.default_rng(seed).integers(0, issues, (RESAMPLES, drawn))
-    resampled = {
-        weight: np.mean([_average_precisions(truth[i][draws], blend(classifier[i], baseline[i], weight)[draws])
-                         for i in measured], axis=0)
-        for weight in BLEND_WEIGHTS
-    }  # fmt: skip
-    error = {w: float(np.std(resampled[best] - resampled[w])) * math.sqrt(drawn / issues) for w in BLEND_WEIGHTS}
-    close = [w for w in BLEND_WEIGHTS if scores[best] - scores[w] <= error[w] + 1e-12]
-    return min(close, key=lambda w: abs(w - 0.5)), scores
+    resampled = [np.mean([_average_precisions(truth[i][draws], c[i][draws]) for i in measured], axis=0)
+                 for c in candidates]  # fmt: skip
+    error = [float(np.std(resampled[best] - r)) * math.sqrt(drawn / issues) for r in resampled]
+    return scores, [k for k in range(len(candidates)) if scores[best] - scores[k] <= error[k] + 1e-12]
+
+
+def _measurable(truth: list[np.ndarray]) -> list[int]:
+    return [i for i, y in enumerate(truth) if 0 < y.sum() < len(y)]
+
+
+def mean_average_precision(truth: list[np.ndarray], scores: list[np.ndarray]) -> float | None:
+    """The mean over labels (an array each) of average precision, of those with a positive and a
+    negative (None: no such label): how well scores rank, whatever the thresholds."""
+    measured = _measurable(truth)
+    return float(np.mean([average_precision_score(truth[i], scores[i]) for i in measured])) if measured else None
 
 
 def _average_precisions(y: np.ndarray, scores: np.ndarray) -> np.ndarray:

@@ -124,8 +124,7 @@ class Labeller:
         if todo:
             if self.predictor is None:
                 self.predictor = Predictor(self.model, self.saved)
-            texts = self.predictor.normalise([issue for _, issue in todo])
-            scores = self.predictor.scores(texts)  # each issue encoded once for all labels
+            scores = self.predictor.scores([issue for _, issue in todo])  # each issue encoded once for all labels
             for i, (decision, issue) in enumerate(todo):
                 self._decide(decision, issue, {slug: float(s[i]) for slug, s in scores.items()})
         return decisions

@@ -172,12 +172,17 @@ class Predictor:
         """The encoder's pooled vector of each (normalised) text."""
         return self.forward(texts)[0]
 
-    def scores(self, texts: list[str]) -> dict[str, np.ndarray]:
-        """slug -> the deployed model's score of each (normalised) text."""
+    def scores(self, issues: list[dict]) -> dict[str, np.ndarray]:
+        """slug -> the deployed model's score of each issue ({title, body}): the encoder reads the
+        text as preprocess made it, the baseline as its own text rules make it."""
+        texts = self.normalise(issues)
         _, head_scores = self.forward(texts)
         column = {slug: head_scores[:, i] for i, slug in enumerate(self.trained)}
         scores = {slug: column.get(slug, np.zeros(len(texts))) for slug in self.heads}  # an untrained head: 0
         if self.baselines is not None:
+            rules = self.baselines.text
+            if rules is not None and rules != self.model.text:
+                texts = [normalise(issue.get("title") or "", issue.get("body") or "", rules) for issue in issues]
             theirs = self.baselines.scores(texts)
             scores = {slug: blend(score, theirs[slug], self.weight) for slug, score in scores.items()}
         return scores
@@ -188,7 +193,7 @@ class Predictor:
         results = [{"number": issue.get("number"), "scores": {}, "labels": []} for issue in issues]
         if not issues:
             return results
-        for slug, scores in self.scores(self.normalise(issues)).items():
+        for slug, scores in self.scores(issues).items():
             info = self.thresholds[slug]
             threshold = info["threshold"] if key is None else info["by_precision"][key]
             for result, score in zip(results, scores):

@@ -80,7 +80,7 @@ def consistency(config: Config, model: Model) -> float:
             "expected the data the model was trained on: run `dvc repro`"
         )
     predictor = Predictor(model)
-    served = predictor.scores(predictor.normalise(issues))
+    served = predictor.scores(issues)
     return max(
         (
             abs(float(served[slug][i]) - expected[issue["number"]][slug])

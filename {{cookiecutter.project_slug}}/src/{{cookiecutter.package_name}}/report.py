@@ -9,7 +9,8 @@ def _cell(value) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
-def render(metrics: dict, summary: dict, thresholds: dict) -> str:
+def render(metrics: dict, summary: dict, thresholds: dict, tried: list[dict]) -> str:
+    """`tried`: the baseline's text options and their cross-validated scores (baseline.text)."""
     models = [name for name in ("classifier", "baseline", "blend") if name in metrics]
     weight, by_weight = thresholds["baseline_weight"], thresholds.get("weights_on_val")
     deployed = "`classifier`"
@@ -58,6 +59,20 @@ def render(metrics: dict, summary: dict, thresholds: dict) -> str:
             + " | ".join(f"**{s:.3f}**" if float(w) == weight else f"{s:.3f}" for w, s in by_weight.items())
             + " |",
         ]
+    if len(tried) > 1:
+        lines += [
+            "",
+            "The baseline's text rules (`baseline.text`): each option's mean average precision out of fold on "
+            "train; the chosen one in bold.",
+            "",
+            "| option (over preprocess.text) | cross-validated mean average precision |",
+            "|---|---|",
+        ]
+        for option in tried:
+            named = ", ".join(f"{key}: {value}" for key, value in option["option"].items())
+            named = named or "preprocess.text as it is"
+            cell = _cell(option["mean_average_precision"])
+            lines.append(f"| {named} | {f'**{cell}**' if option['chosen'] else cell} |")
     splits = ", ".join(f"{name}: {count}" for name, count in summary["splits"].items())
     lines += ["", f"Issues per split: {splits}.", ""]
     return "\n".join(lines)

@@ -106,7 +106,7 @@ def load(config: Config) -> Loaded:
     predictor = Predictor(model, saved)
     length = 16
     while length < 2 * model.layout.sequence_length:  # each padded length (encoder.bucketed) once
-        predictor.scores(["word " * (length - 8)])
+        predictor.scores([{"title": "word " * (length - 8)}])
         length *= 2
     card = model.card or {}
     info = {

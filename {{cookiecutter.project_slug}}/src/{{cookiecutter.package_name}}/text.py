@@ -23,6 +23,7 @@ _VERSION_LINE = re.compile(  # (?=...): only lines with a colon are tried (a bod
     re.M | re.I,
 )
 _SPACE = re.compile(r"\s+")
+CODE_MARKER = "codeblock"  # strip_code_blocks: marker: what is left of a block (that the issue pasted one)
 
 
 def normalise(title: str, body: str, options: TextConfig) -> str:
@@ -33,7 +34,7 @@ def normalise(title: str, body: str, options: TextConfig) -> str:
     if options.strip_details:
         body = _DETAILS.sub(" ", body)
     if options.strip_code_blocks:
-        body = _CODE_FENCE.sub(" ", body)
+        body = _CODE_FENCE.sub(f" {CODE_MARKER} " if options.strip_code_blocks == "marker" else " ", body)
     if options.strip_images:
         body = _IMAGE.sub(" ", body)
     if options.strip_links:

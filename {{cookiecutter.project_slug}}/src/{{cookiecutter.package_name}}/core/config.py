@@ -82,7 +82,7 @@ class TextConfig:
     lowercase: bool
     strip_html_comments: bool
     strip_details: bool
-    strip_code_blocks: bool
+    strip_code_blocks: bool | Literal["marker"]  # marker: each block becomes the word CODE_MARKER (text.py)
     strip_images: bool
     strip_links: bool
     strip_template_headings: bool
@@ -210,6 +210,17 @@ class BaselineConfig:
     min_df: int = field(metadata={"min": 1})
     max_features: int | None = field(metadata={"min": 1})
     c: float = field(metadata={"min_exclusive": 0})
+    text: BaselineText
+
+
+@dataclass(frozen=True)
+class BaselineText:
+    """The baseline's own text rules, chosen per repository by cross-validation on train: each
+    option overrides preprocess.text's keys."""
+
+    folds: int = field(metadata={"min": 2})
+    max_issues: int = field(metadata={"min": 10})
+    options: list[dict[str, Any]]
 
 
 def _share(**metadata):
@@ -610,6 +621,23 @@ def _check_ensemble(config: Config, reader: _Reader) -> None:
             return
 
 
+def _check_baseline_text(config: Config, reader: _Reader) -> None:
+    """Each option, laid over preprocess.text, must be text rules."""
+    if not config.baseline.text.options:
+        reader.fail("baseline.text.options", "expected at least one option ({}: preprocess.text as it is); found none")
+    for i, option in enumerate(config.baseline.text.options):
+        path = f"baseline.text.options[{i}]"
+        if not isinstance(option, dict):
+            reader.fail(path, f"expected a mapping of preprocess.text keys; found {_describe(option)}")
+        else:
+            reader.read_dataclass(TextConfig, {**dataclasses.asdict(config.preprocess.text), **option}, path)
+
+
+def baseline_texts(config: Config) -> list[TextConfig]:
+    """The text rules of each baseline.text option (checked when the config loaded)."""
+    return [dataclasses.replace(config.preprocess.text, **option) for option in config.baseline.text.options]
+
+
 def _check_import(config: Config, reader: _Reader) -> None:
     github = config.import_.github
     if not GITHUB_REPO.fullmatch(github.repo):
@@ -652,6 +680,7 @@ def load_config(path: str | Path = "config.yaml") -> Config:
         _check_import(config, reader)
         _check_deployment(config, reader)
         _check_ensemble(config, reader)
+        _check_baseline_text(config, reader)
     if reader.problems:
         raise ConfigError([f"{path}: {problem}" for problem in reader.problems])
     return config

@@ -15,7 +15,7 @@ from ..core import files
 from ..core.command import stage_main
 from ..core.config import Config
 from ..core.errors import PipelineError
-from ..dataset import SCORES, Processed, read_scores, targets
+from ..dataset import SCORES, TEXT_RULES, Processed, read_scores, targets
 from ..report import render
 
 
@@ -112,7 +112,9 @@ def run(config: Config) -> str:
         staged[curves].mkdir()
         for slug in slugs:
             files.write_json(staged[curves] / f"{slug}.json", ev.pr_curve_rows(targets(test, slug), test_scores[slug]))
-        files.write_text(staged[Path(paths.report)], render(metrics, data.summary, thresholds))
+        text = Path(paths.baseline) / TEXT_RULES  # the baseline's text rules and how each option scored
+        tried = files.read_json(text)["cross_validated"] if text.is_file() else []
+        files.write_text(staged[Path(paths.report)], render(metrics, data.summary, thresholds, tried))
         files.write_json(staged[Path(paths.metrics)], metrics)
     scored = ", ".join(f"{model} {metrics[model]['macro']['f1']:.3f}" for model in metrics)
     return f"macro F1 on test: {scored}; report: {config.paths.report}"
