@@ -28,11 +28,11 @@ PACKAGE_FILES = [
     "issues/records.py", "issues/store.py",
 ]  # fmt: skip
 TEST_FILES = [
-    "conftest.py", "fake_github.py", "test_checkpoint_sync.py", "test_cli.py", "test_config.py", "test_demo.py",
-    "test_dump.py", "test_evaluate.py", "test_faults.py", "test_github_import.py", "test_github_resume.py",
-    "test_head.py", "test_label.py", "test_language_model.py", "test_monitor.py", "test_predict.py",
-    "test_preprocess.py", "test_promote.py", "test_resume.py", "test_resumable.py", "test_serve.py",
-    "test_stage_deps.py", "test_text.py", "test_tuning.py", "tiny.yaml",
+    "conftest.py", "fake_github.py", "test_baseline.py", "test_checkpoint_sync.py", "test_cli.py", "test_config.py",
+    "test_demo.py", "test_dump.py", "test_evaluate.py", "test_faults.py", "test_github_import.py",
+    "test_github_resume.py", "test_head.py", "test_label.py", "test_language_model.py", "test_monitor.py",
+    "test_predict.py", "test_preprocess.py", "test_promote.py", "test_resume.py", "test_resumable.py",
+    "test_serve.py", "test_stage_deps.py", "test_text.py", "test_tuning.py", "tiny.yaml",
 ]  # fmt: skip
 TOP_FILES = [
     ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".github/dependabot.yml", ".github/workflows/ci.yaml",

@@ -69,7 +69,7 @@ def render(metrics: dict, summary: dict, thresholds: dict, tried: list[dict]) ->
             "|---|---|",
         ]
         for option in tried:
-            named = ", ".join(f"{key}: {value}" for key, value in option["option"].items())
+            named = ", ".join(f"{key}: {str(value).lower()}" for key, value in option["option"].items())  # as YAML
             named = named or "preprocess.text as it is"
             cell = _cell(option["mean_average_precision"])
             lines.append(f"| {named} | {f'**{cell}**' if option['chosen'] else cell} |")
