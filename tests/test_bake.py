@@ -20,7 +20,7 @@ PACKAGE_FILES = [
     "__init__.py", "__main__.py", "baseline.py", "checkpoint_sync.py", "classifier.py", "cli.py", "dataset.py",
     "encoder.py", "encoder_head.py", "evaluate.py", "gates.py", "head.py", "label.py", "language_model.py",
     "monitor.py", "predict.py", "preprocess.py", "promote.py", "reference_config.yaml", "report.py", "resumable.py",
-    "runtime.py", "serve.py", "text.py", "tuning.py", "vectors.py",
+    "runtime.py", "selection.py", "serve.py", "text.py", "tuning.py", "vectors.py",
     "core/__init__.py", "core/command.py", "core/config.py", "core/errors.py", "core/files.py",
     "stages/__init__.py", "stages/baseline.py", "stages/evaluate.py", "stages/finetune_lm.py",
     "stages/import_issues.py", "stages/preprocess.py", "stages/train.py",

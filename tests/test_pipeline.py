@@ -39,7 +39,9 @@ def test_metrics_for_every_label(project):
         assert 0.0 <= metrics[model]["micro"]["f1"] <= 1.0
     report = (project / "reports/report.md").read_text()
     assert "| bug | classifier |" in report and "| bug | baseline |" in report and "| bug | blend |" in report
-    assert "Prediction uses `blend` (0.5 classifier + 0.5 baseline scores)" in report
+    weight = json.loads((project / "models/thresholds.json").read_text())["baseline_weight"]  # chosen on val
+    assert f"Prediction uses `blend` ({1 - weight:g} classifier + {weight:g} baseline scores, the weight" in report
+    assert "The baseline's text rules (`baseline.text`)" in report
 
 
 def test_one_prediction_per_test_issue(project):

@@ -23,7 +23,7 @@ from sklearn.pipeline import Pipeline
 from .core import files
 from .core.config import BaselineConfig, TextConfig
 from .dataset import TEXT_RULES
-from .evaluate import mean_average_precision, one_standard_error
+from .selection import mean_average_precision, one_standard_error
 from .text import normalise
 
 VECTORIZER = "vectorizer.pkl"
