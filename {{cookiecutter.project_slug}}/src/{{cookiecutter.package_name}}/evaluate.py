@@ -106,8 +106,7 @@ def choose_weight(truth: list[np.ndarray], classifier: list[np.ndarray], baselin
     """The blend weight of BLEND_WEIGHTS for held-out issues (one array per label in each list), and
     each weight's mean average precision there (it needs no threshold, so the weight is not fitted
     to the thresholds chosen on the same issues): of the weights within one standard error of the
-    best, the nearest an even blend, which held up on every repository measured when the two
-    models differ by noise."""
+    best, the nearest an even blend (averaging two models' scores cancels part of their errors)."""
     if mean_average_precision(truth, classifier) is None:  # no label has a positive and a negative
         return UNMEASURED_WEIGHT, {}
     blends = [[blend(c, b, weight) for c, b in zip(classifier, baseline)] for weight in BLEND_WEIGHTS]

@@ -33,8 +33,8 @@ def run(config: Config) -> str:
     sample = [train[i] for i in np.unique(spaced.round().astype(int))]  # evenly spaced: the choice's cost bounded
     best, scores = 0, [None]
     if len(choices) > 1:
-        labels = [row["labels"] for row in sample]
-        best, scores = tfidf.choose_text(config.baseline, choices, issues(sample), labels, slugs, config.seed)
+        own = [row["labels"] for row in sample]
+        best, scores = tfidf.choose_text(config.baseline, choices, issues(sample), own, slugs, config.seed)
     rules = choices[best]
     if rules == config.preprocess.text:  # preprocess's text, as it made it
         texts = {split: [row["text"] for row in rows] for split, rows in by_split.items()}
