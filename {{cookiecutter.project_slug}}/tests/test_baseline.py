@@ -1,14 +1,19 @@
 """The baseline's text rules chosen by cross-validation on train (baseline.py): stratified, seeded
-folds, and the option whose out-of-fold scores rank best."""
+folds, and the option whose out-of-fold scores rank best; the stage's val scores held out and its
+saved models refitted on train and val (stages/baseline.py)."""
 
 import dataclasses
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from {{ cookiecutter.package_name }}.baseline import choose_text, folds
+from {{ cookiecutter.package_name }}.baseline import choose_text, fit_all, folds, load
+from {{ cookiecutter.package_name }}.core import files
 from {{ cookiecutter.package_name }}.core.config import baseline_texts, load_config
+from {{ cookiecutter.package_name }}.dataset import SCORES, Processed, read_scores, targets, write_processed
+from {{ cookiecutter.package_name }}.stages import baseline as stage
 
 CONFIG = load_config(Path(__file__).parents[1] / "config.yaml")
 
@@ -53,3 +58,42 @@ def test_choose_text_keeps_preprocess_rules_when_nothing_is_gained():
     choices = [dataclasses.replace(CONFIG.preprocess.text, strip_code_blocks=value) for value in (True, False)]
     best, scores = choose_text(CONFIG.baseline, choices, issues, labels, ["bug", "question"], seed=0)
     assert best == 0 and scores[0] == scores[1]
+
+
+@pytest.mark.parametrize("refit", [True, False])
+def test_val_is_scored_by_a_fit_on_train_and_the_saved_models_refit_on_val_too(
+    tmp_path, monkeypatch, config_data, write_config, refit
+):
+    rng = np.random.default_rng(0)
+    words = ["editor", "panel", "save", "open", "window", "setting", "file", "theme"]
+    rows = []
+    for i in range(60):
+        split = "train" if i < 40 else "val" if i < 50 else "test"
+        bug = i % 2 == 0
+        text = " ".join(rng.choice(words, 6)) + (" crash" if bug else " please")
+        if split == "val":
+            text += " zebra"  # a word only val has: in the vocabulary only of a fit that saw val
+        rows.append({"number": i, "text": text, "labels": ["bug"] if bug else ["feature"], "split": split})
+    monkeypatch.chdir(tmp_path)
+    slugs = ("bug", "feature")
+    write_processed(Path("data/processed").resolve(), rows, {"labels": {slug: {"dropped": False} for slug in slugs}})
+    config_data["baseline"]["refit"] = refit
+    config_data["baseline"]["text"]["options"] = [{}]  # preprocess's text only: no raw issues needed
+    config = load_config(write_config(config_data))
+
+    assert ("train and val" in stage.run(config)) == refit
+    saved = load(Path(config.paths.baseline), slugs)
+    assert ("zebra" in saved.groups[0][0].vocabulary_) == refit
+    data = Processed(config.paths.processed)
+    by_split = {split: data.split(split) for split in ("val", "test")}
+    scored = read_scores(Path(config.paths.baseline) / SCORES, by_split)
+    train = data.split("train")
+    labels = {slug: targets(train, slug) for slug in slugs}
+    _, on_train = fit_all(config.baseline, [r["text"] for r in train], labels, config.seed,
+                          {"val": [r["text"] for r in by_split["val"]]})  # fmt: skip
+    for slug, _, split_scores in on_train:  # val: by a fit on train alone, whether or not the models refit
+        np.testing.assert_allclose(scored[(slug, "val")], split_scores["val"], atol=1e-7)
+    deployed = saved.scores([r["text"] for r in by_split["test"]])  # test: by the saved models
+    for slug in slugs:
+        np.testing.assert_allclose(scored[(slug, "test")], deployed[slug], atol=1e-7)
+    assert files.read_json(Path(config.paths.baseline) / "text.json")["cross_validated"][0]["chosen"]

@@ -210,6 +210,7 @@ class BaselineConfig:
     min_df: int = field(metadata={"min": 1})
     max_features: int | None = field(metadata={"min": 1})
     c: float = field(metadata={"min_exclusive": 0})
+    refit: bool
     text: BaselineText
 
 
