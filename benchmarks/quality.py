@@ -143,7 +143,8 @@ def transfer(results: dict[str, dict]) -> dict[tuple[str, str], float]:
             if result.returncode != 0:
                 sys.exit(f"transfer {made_on} -> {applied_to}: {result.stdout[-3000:]}\n{result.stderr[-3000:]}")
             metrics = json.loads((copy / "reports" / "metrics.json").read_text())
-            scores[(made_on, applied_to)] = metrics["blend"]["single_label"]["macro_f1"]
+            deployed = metrics.get("blend", metrics["classifier"])  # a fixed weight 0: the classifier alone
+            scores[(made_on, applied_to)] = deployed["single_label"]["macro_f1"]
             shutil.rmtree(copy)
     return scores
 
