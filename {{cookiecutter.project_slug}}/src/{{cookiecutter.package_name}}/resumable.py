@@ -123,6 +123,9 @@ def _assign(variables: list, arrays: list) -> None:
         variable.assign(array)
 
 
+HISTORY = "history."  # a checkpoint's arrays of the per-epoch figures: history.loss, history.val_loss, ...
+
+
 class Checkpoint:
     """One stage's checkpoint folder. `checkpoint.npz` holds the training state and every array
     of the model and its optimizer (dropout RNG states included: Keras weight files leave those
@@ -142,6 +145,8 @@ class Checkpoint:
             with np.load(self.path) as saved:
                 meta = json.loads(str(saved["meta"]))
                 arrays = _arrays(saved)
+                history = {name.removeprefix(HISTORY): saved[name].tolist() for name in saved.files
+                           if name.startswith(HISTORY)}  # fmt: skip
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:  # a damaged file: no resume point
             print(f"checkpoint {self.path} is unreadable ({error}): starting over", file=sys.stderr)
             self.clear()
@@ -151,7 +156,7 @@ class Checkpoint:
             self.clear()
             return State()
         model.set_state(arrays)
-        state = State(**meta["state"])
+        state = State(**{"history": history, **meta["state"]})  # an older checkpoint's history is in its meta
         print(f"resuming from {self.path}: epoch {state.epoch + 1}, batch {state.step}", file=sys.stderr)
         return state
 
@@ -159,7 +164,11 @@ class Checkpoint:
         self.directory.mkdir(parents=True, exist_ok=True)
         if best:
             _save(self.directory / "best.npz", model.weights())
-        _save(self.path, model.state(), meta={"key": self.key, "state": asdict(state)})
+        meta = {"key": self.key, "state": {k: v for k, v in asdict(state).items() if k != "history"}}
+        # the history as arrays, not JSON: a checkpoint after every batch of a long run spent its time
+        # encoding every epoch's figures again (at 5,000 epochs, ten times a save's time: quadratic)
+        history = {HISTORY + name: np.asarray(values, "float64") for name, values in state.history.items()}
+        _save(self.path, model.state(), meta=meta, named=history)
 
     def restore_best(self, model: Trainable) -> None:
         best = self.directory / "best.npz"
@@ -191,13 +200,14 @@ class InMemory:
 
 
 def _arrays(saved) -> list[np.ndarray]:
-    return [saved[f"arr_{i}"] for i in range(len([name for name in saved.files if name != "meta"]))]
+    return [saved[f"arr_{i}"] for i in range(len([name for name in saved.files if name.startswith("arr_")]))]
 
 
-def _save(path: Path, arrays: list, meta: dict | None = None) -> None:
+def _save(path: Path, arrays: list, meta: dict | None = None, named: dict | None = None) -> None:
     """Written beside `path` and renamed into place: the old checkpoint or the new, never half."""
     tmp = path.with_name(f".{path.stem}.tmp.npz")
     extra = {"meta": np.array(json.dumps(meta))} if meta is not None else {}
+    extra.update(named or {})
     try:
         np.savez(tmp, *arrays, **extra)
         tmp.replace(path)
