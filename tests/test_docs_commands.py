@@ -95,6 +95,11 @@ def test_every_command_the_generated_files_show_runs_as_shown(baked, cloud):
             stage = module.removeprefix(f"{package}.stages.")
             if not module.startswith(f"{package}.stages.") or stage not in stages:
                 problems.append(f"{where}: {command}: expected a module {package}.stages.<stage>; found {module}")
+        elif tool.endswith(".py"):  # a Python script: its own `parser()` reads the arguments shown
+            parse = "import runpy, sys; runpy.run_path(sys.argv[1])['parser']().parse_args(sys.argv[2:])"
+            parsed = (project / tool).is_file() and run([sys.executable, "-c", parse, tool, *words[1:]], cwd=project)
+            if not parsed or parsed.returncode:
+                problems.append(f"{where}: {command}: {tool} does not take these arguments")
         elif tool.startswith("scripts/"):
             if not (project / tool).is_file() or run(["bash", "-n", tool], cwd=project).returncode:
                 problems.append(f"{where}: {command}: {tool} is not a script that bash can read")
