@@ -60,6 +60,16 @@ def test_choose_text_keeps_preprocess_rules_when_nothing_is_gained():
     assert best == 0 and scores[0] == scores[1]
 
 
+def test_choose_text_scores_the_most_frequent_labels_only():
+    issues, labels = issues_whose_code_tells(np.random.default_rng(0), 60)
+    labels = [own + (["docs"] if i in (3, 8) else []) for i, own in enumerate(labels)]  # a rare label: 2 issues
+    choices = baseline_texts(CONFIG)
+    two = dataclasses.replace(CONFIG.baseline, text=dataclasses.replace(CONFIG.baseline.text, max_labels=2))
+    chosen = choose_text(two, choices, issues, labels, ["docs", "bug", "question"], seed=0)
+    assert chosen == choose_text(CONFIG.baseline, choices, issues, labels, ["bug", "question"], seed=0)
+    assert chosen != choose_text(CONFIG.baseline, choices, issues, labels, ["docs", "bug", "question"], seed=0)
+
+
 @pytest.mark.parametrize("refit", [True, False])
 def test_val_is_scored_by_a_fit_on_train_and_the_saved_models_refit_on_val_too(
     tmp_path, monkeypatch, config_data, write_config, refit

@@ -221,6 +221,7 @@ class BaselineText:
 
     folds: int = field(metadata={"min": 2})
     max_issues: int = field(metadata={"min": 10})
+    max_labels: int = field(metadata={"min": 1})
     options: list[dict[str, Any]]
 
 
