@@ -35,7 +35,20 @@ def cml_calls(folder: Path) -> list[list[str]]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-class FakeGitHub:
+class StandIn:
+    """A local HTTP server on a thread of its own, answering with `handler`'s class."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]):
+        self.server = HTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class FakeGitHub(StandIn):
     """GitHub's REST API as far as scripts/cml/target.py asks it: the open pull requests of a branch."""
 
     def __init__(self, pulls: dict[str, list[dict]]):
@@ -55,10 +68,4 @@ class FakeGitHub:
                 pass
 
         self.requests: list[tuple[str, str]] = []
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)

@@ -12,14 +12,13 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 import yaml
 
-from cml_stubs import FakeGitHub, cml_calls, stub_cml
+from cml_stubs import FakeGitHub, StandIn, cml_calls, stub_cml
 from conftest import BIN, TEMPLATE, bake, run
 
 CLOUDS = ["gcp", "azure", "aws", "self-hosted", "none"]
@@ -98,7 +97,7 @@ def pedantic_findings(project: Path) -> set[str]:
     return {finding["ident"] for finding in json.loads(result.stdout)}
 
 
-class FakeRegistry:
+class FakeRegistry(StandIn):
     """A container registry's manifest API as Docker Hub serves it: a 401 with a Bearer challenge,
     its token endpoint, then the manifest with its Docker-Content-Digest header."""
 
@@ -132,13 +131,7 @@ class FakeRegistry:
 
         self.requests: list[tuple[str, str | None]] = []
         self.served: str | None = None  # a digest header that is not the body's, when set
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 def test_pin_images_pins_the_training_image_by_digest_with_its_tag_as_a_comment(variants, tmp_path):
