@@ -51,7 +51,7 @@ def fit_all(
             else:
                 model = LogisticRegression(C=options.c, class_weight="balanced", max_iter=2000, random_state=seed)
                 # one BLAS thread: L-BFGS-B's updates of a vector per n-gram ran 2.3x slower on two
-                # threads than on one, and one thread sums alike on a laptop and a 64-core runner
+                # threads than on one, and the sums no longer depend on how many cores the machine has
                 with threadpool_limits(1):
                     model.fit(x, y)
             yield slug, model, {split: _probability(model, f) for split, f in features.items()}
