@@ -41,7 +41,8 @@ def dvc_command() -> list[str] | None:
 
 def remove_unused_cloud_files() -> None:
     """With no cloud there is no GPU runner to train on: no cml or sweep workflow, nor their
-    scripts (nor a container image to pin). actionlint's list of runner labels is for a self-hosted runner only."""
+    scripts, nor a container image to pin. actionlint's list of runner labels is for a
+    self-hosted runner only."""
     if CLOUD == "none":  # nor a DVC remote to pull a promoted model from, for the label workflow
         workflows = [f".github/workflows/{name}.yaml" for name in ("cml", "sweep", "label")]
         for path in (*workflows, "scripts/label.sh", "scripts/pin_images.py"):
