@@ -74,7 +74,8 @@ EDITS = {  # module: (a function's first line, a statement added to it that chan
     "report.py": (("def _cell(value) -> str:\n", "    value = value if value != () else None\n"), {"evaluate"}),
     "evaluate.py": (("def predicted(scores: np.ndarray, threshold: float | None) -> np.ndarray:\n",
                      "    scores = np.asarray(scores)\n"), {"evaluate"}),
-    "baseline.py": (("def _features(vectorizer: TfidfVectorizer, texts: list[str]):\n", "    texts = list(texts)\n"),
+    "baseline.py": (("def _features(vectorizer: TfidfVectorizer | TitledVectorizer, texts: list[str]):\n",
+                     "    texts = list(texts)\n"),
                     {"baseline", "evaluate"}),
 }  # fmt: skip
 

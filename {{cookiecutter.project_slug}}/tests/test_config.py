@@ -229,14 +229,20 @@ CASES = [
     (
         "baseline text option with an unknown rule",
         lambda d: d["baseline"]["text"]["options"].append({"strip_code": False}),
-        "baseline.text.options[4].strip_code",
+        "baseline.text.options[5].strip_code",
         ["unknown key; did you mean 'strip_code_blocks'?"],
     ),
     (
         "baseline text option of the wrong type",
         lambda d: d["baseline"]["text"]["options"].append({"strip_code_blocks": "maybe"}),
-        "baseline.text.options[4].strip_code_blocks",
+        "baseline.text.options[5].strip_code_blocks",
         ["expected a boolean (true/false) or one of 'marker'", "found string 'maybe'"],
+    ),
+    (
+        "baseline text option whose title_ngrams is not a boolean",
+        lambda d: d["baseline"]["text"]["options"].append({"title_ngrams": "yes"}),
+        "baseline.text.options[5].title_ngrams",
+        ["expected a boolean (true/false)", "found string 'yes'"],
     ),
     (
         "no baseline text option",

@@ -14,7 +14,6 @@ from {{ cookiecutter.package_name }}.core import files
 from {{ cookiecutter.package_name }}.core.config import load_config
 from {{ cookiecutter.package_name }}.predict import Predictor
 from {{ cookiecutter.package_name }}.predict import trained as trained_model  # `trained`: the fixture
-from {{ cookiecutter.package_name }}.text import normalise
 
 pytestmark = pytest.mark.slow
 
@@ -60,25 +59,25 @@ def test_each_issue_is_encoded_once_for_all_labels(trained, monkeypatch):
     assert calls == [3] and len(scores) == len(predictor.heads) > 1
 
 
-def test_the_baseline_reads_issues_with_its_own_text_rules(trained, tmp_path, monkeypatch):
+@pytest.mark.parametrize("option", [{"strip_code_blocks": "marker"}, {"title_ngrams": True}])
+def test_the_baseline_reads_issues_with_its_own_text_rules(trained, tmp_path, monkeypatch, option):
     """The baseline's text rules (baseline.text) may differ from preprocess.text: its models, the
     scores evaluate measured and prediction's scores all come from its own."""
     tried = files.read_json(trained / "models/baseline/text.json")["cross_validated"]  # the template's options
-    assert len(tried) == 4 and sum(option["chosen"] for option in tried) == 1
+    assert len(tried) == 5 and sum(option["chosen"] for option in tried) == 1
     assert all(0 < option["mean_average_precision"] <= 1 for option in tried)
     report = (trained / "reports/report.md").read_text(encoding="utf-8")
     assert "| preprocess.text as it is |" in report and "| strip_code_blocks: marker |" in report
 
-    changes = {"baseline.text.options": [{"strip_code_blocks": "marker"}], "evaluate.baseline_weight": 0.5}
+    changes = {"baseline.text.options": [option], "evaluate.baseline_weight": 0.5}
     folder = copy_project(trained, tmp_path / "p", **changes)
     for stage in ("baseline", "evaluate"):
         result = package(f"{{ cookiecutter.package_name }}.stages.{stage}", cwd=folder)
         assert result.returncode == 0, result.stderr[-3000:]
     saved = files.read_json(folder / "models/baseline/text.json")
-    assert saved["text"]["strip_code_blocks"] == "marker"
-    assert saved["cross_validated"] == [
-        {"option": {"strip_code_blocks": "marker"}, "mean_average_precision": None, "chosen": True}
-    ]
+    assert saved["text"]["strip_code_blocks"] == option.get("strip_code_blocks", True)
+    assert saved["title_ngrams"] == option.get("title_ngrams", False)
+    assert saved["cross_validated"] == [{"option": option, "mean_average_precision": None, "chosen": True}]
     monkeypatch.chdir(folder)
     issues = raw_test_issues(folder)
     assert any("```" in (issue["body"] or "") for issue in issues)
@@ -88,10 +87,11 @@ def test_the_baseline_reads_issues_with_its_own_text_rules(trained, tmp_path, mo
     for i, issue in enumerate(issues):
         for slug, score in scores.items():
             assert score[i] == pytest.approx(expected[issue["number"]][slug], abs=1e-6)
-    # scored with preprocess's text instead, the issues with code score otherwise
-    theirs = predictor.baselines.scores(predictor.normalise(issues))
-    ours = predictor.baselines.scores([normalise(i["title"], i["body"], predictor.baselines.text) for i in issues])
-    assert any(not np.allclose(theirs[slug], ours[slug]) for slug in ours)
+    # scored with preprocess's text instead (no title of its own), the issues score otherwise
+    if not option.get("title_ngrams"):
+        theirs = predictor.baselines.scores(predictor.normalise(issues))
+        ours = predictor.baselines.scores(predictor.baselines.documents(issues, predictor.model.text))
+        assert any(not np.allclose(theirs[slug], ours[slug]) for slug in ours)
 
 
 def test_a_precision_level_that_was_not_stored(trained):

@@ -180,9 +180,8 @@ class Predictor:
         column = {slug: head_scores[:, i] for i, slug in enumerate(self.trained)}
         scores = {slug: column.get(slug, np.zeros(len(texts))) for slug in self.heads}  # an untrained head: 0
         if self.baselines is not None:
-            rules = self.baselines.text
-            if rules is not None and rules != self.model.text:
-                texts = [normalise(issue.get("title") or "", issue.get("body") or "", rules) for issue in issues]
+            if self.baselines.title_ngrams or self.baselines.text not in (None, self.model.text):  # rules of its own
+                texts = self.baselines.documents(issues, self.model.text)
             theirs = self.baselines.scores(texts)
             scores = {slug: blend(score, theirs[slug], self.weight) for slug, score in scores.items()}
         return scores

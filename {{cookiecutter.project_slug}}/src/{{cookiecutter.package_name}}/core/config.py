@@ -217,7 +217,7 @@ class BaselineConfig:
 @dataclass(frozen=True)
 class BaselineText:
     """The baseline's own text rules, chosen per repository by cross-validation on train: each
-    option overrides preprocess.text's keys."""
+    option overrides preprocess.text's keys, and may add the title's own n-grams (TITLE_NGRAMS)."""
 
     folds: int = field(metadata={"min": 2})
     max_issues: int = field(metadata={"min": 10})
@@ -623,21 +623,48 @@ def _check_ensemble(config: Config, reader: _Reader) -> None:
             return
 
 
+TITLE_NGRAMS = "title_ngrams"  # a baseline.text option's own key, beside preprocess.text's
+
+
+@dataclass(frozen=True)
+class BaselineOption:
+    """One baseline.text option: the text rules (preprocess.text with the option's keys laid over
+    it), and whether the title's n-grams are also features of their own."""
+
+    text: TextConfig
+    title_ngrams: bool
+
+
 def _check_baseline_text(config: Config, reader: _Reader) -> None:
-    """Each option, laid over preprocess.text, must be text rules."""
+    """Each option, laid over preprocess.text, must be text rules (and title_ngrams a boolean)."""
     if not config.baseline.text.options:
         reader.fail("baseline.text.options", "expected at least one option ({}: preprocess.text as it is); found none")
+    names = _field_names(TextConfig) + [TITLE_NGRAMS]
     for i, option in enumerate(config.baseline.text.options):
         path = f"baseline.text.options[{i}]"
         if not isinstance(option, dict):
-            reader.fail(path, f"expected a mapping of preprocess.text keys; found {_describe(option)}")
-        else:
-            reader.read_dataclass(TextConfig, {**dataclasses.asdict(config.preprocess.text), **option}, path)
+            expected = f"expected a mapping of preprocess.text keys or {TITLE_NGRAMS}"
+            reader.fail(path, f"{expected}; found {_describe(option)}")
+            continue
+        for key in option:
+            if key not in names:
+                close = difflib.get_close_matches(str(key), names, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                reader.fail(f"{path}.{key}", f"unknown key; {hint}expected one of {', '.join(names)}")
+        rules = {key: value for key, value in option.items() if key in names and key != TITLE_NGRAMS}
+        reader.read_dataclass(TextConfig, {**dataclasses.asdict(config.preprocess.text), **rules}, path)
+        reader.read(bool, option.get(TITLE_NGRAMS, False), f"{path}.{TITLE_NGRAMS}")
 
 
-def baseline_texts(config: Config) -> list[TextConfig]:
-    """The text rules of each baseline.text option (checked when the config loaded)."""
-    return [dataclasses.replace(config.preprocess.text, **option) for option in config.baseline.text.options]
+def baseline_options(config: Config) -> list[BaselineOption]:
+    """Each baseline.text option as text rules and title n-grams (checked when the config loaded)."""
+    return [
+        BaselineOption(
+            dataclasses.replace(config.preprocess.text, **{k: v for k, v in option.items() if k != TITLE_NGRAMS}),
+            option.get(TITLE_NGRAMS, False),
+        )
+        for option in config.baseline.text.options
+    ]
 
 
 def _check_import(config: Config, reader: _Reader) -> None:
