@@ -496,11 +496,7 @@ class _Reader:
         rest = next((f.name for f in fields if f.metadata.get("rest")), None)
         names = [_key(f.name) for f in fields if f.name != rest]
         if rest is None:
-            for key in data:
-                if key not in names:
-                    close = difflib.get_close_matches(str(key), names, n=1)
-                    hint = f"did you mean {close[0]!r}? " if close else ""
-                    self.fail(f"{path}.{key}".lstrip("."), f"unknown key; {hint}expected one of {', '.join(names)}")
+            self.unknown_keys(data, names, path)
         hints = typing.get_type_hints(cls)
         values = {}
         for f in fields:
@@ -516,6 +512,13 @@ class _Reader:
                 self.check_bounds(f, value, sub)
                 values[f.name] = value
         return cls(**values)
+
+    def unknown_keys(self, data: dict, names: list[str], path: str) -> None:
+        for key in data:
+            if key not in names:
+                close = difflib.get_close_matches(str(key), names, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                self.fail(f"{path}.{key}".lstrip("."), f"unknown key; {hint}expected one of {', '.join(names)}")
 
     def check_bounds(self, f: dataclasses.Field, value: Any, path: str) -> None:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
@@ -646,11 +649,7 @@ def _check_baseline_text(config: Config, reader: _Reader) -> None:
             expected = f"expected a mapping of preprocess.text keys or {TITLE_NGRAMS}"
             reader.fail(path, f"{expected}; found {_describe(option)}")
             continue
-        for key in option:
-            if key not in names:
-                close = difflib.get_close_matches(str(key), names, n=1)
-                hint = f"did you mean {close[0]!r}? " if close else ""
-                reader.fail(f"{path}.{key}", f"unknown key; {hint}expected one of {', '.join(names)}")
+        reader.unknown_keys(option, names, path)
         rules = {key: value for key, value in option.items() if key in names and key != TITLE_NGRAMS}
         reader.read_dataclass(TextConfig, {**dataclasses.asdict(config.preprocess.text), **rules}, path)
         reader.read(bool, option.get(TITLE_NGRAMS, False), f"{path}.{TITLE_NGRAMS}")
