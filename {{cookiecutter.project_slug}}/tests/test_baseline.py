@@ -145,7 +145,14 @@ def test_val_is_scored_by_a_fit_on_train_and_the_saved_models_refit_on_val_too(
     deployed = saved.scores([r["text"] for r in by_split["test"]])  # test: by the saved models
     for slug in slugs:
         np.testing.assert_allclose(scored[(slug, "test")], deployed[slug], atol=1e-7)
-    assert files.read_json(Path(config.paths.baseline) / "text.json")["cross_validated"][0]["chosen"]
+    rules = files.read_json(Path(config.paths.baseline) / "text.json")
+    assert rules["cross_validated"][0]["chosen"] and rules.pop("title_ngrams") is False
+    files.write_json(Path(config.paths.baseline) / "text.json", rules)  # as saved before title_ngrams existed
+    older = load(Path(config.paths.baseline), slugs)
+    as_read = older.documents([{"title": "Crash", "body": "the panel"}], CONFIG.preprocess.text)
+    assert not older.title_ngrams and as_read == [document("Crash", "the panel", older.text, False)]
+    texts = [r["text"] for r in by_split["test"]]
+    np.testing.assert_array_equal(older.scores(texts)["bug"], deployed["bug"])
 
 
 def test_the_stage_fits_and_saves_title_ngrams_when_chosen(tmp_path, monkeypatch, config_data, write_config):
