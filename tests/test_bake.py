@@ -136,12 +136,13 @@ def test_bake_matrix(baked, answers):
     assert list(config["labels"]) == slugs
     assert [label["name"] for label in config["labels"].values()] == [n.strip() for n in labels.split(",")]
     assert all(set(label) == {"name", "aliases"} for label in config["labels"].values())
-    # the base: its handle, and the numbers that suit it (a pretrained base: low rates, a longer sequence)
-    lm = config["language_model"]
+    # the base: its handle, and the numbers that suit it (a pretrained base: low rates, a longer
+    # sequence, SetFit's logistic head on its sentence vectors)
+    lm, head = config["language_model"], config["classifier"]["params"]["head"]
     if answers["encoder"] == "scratch":
-        assert lm["base"] == "scratch" and lm["supervised"]["learning_rate"] == 0.001
+        assert lm["base"] == "scratch" and lm["supervised"]["learning_rate"] == 0.001 and head == "network"
     else:
-        assert lm["base"] == f"hf://sentence-transformers/{answers['encoder']}"
+        assert lm["base"] == f"hf://sentence-transformers/{answers['encoder']}" and head == "logistic"
         assert config["encoder"]["sequence_length"] == 256 and lm["supervised"]["learning_rate"] == 1e-4
     assert (
         (project / "src/triage_bot/reference_config.yaml").read_text().endswith((project / "config.yaml").read_text())

@@ -46,6 +46,7 @@ def test_a_fixed_blend_weight_loads(config_data, write_config):
 
 def set_hyperparam_tuning(data, name, **tuning):
     data["classifier"]["tuning"]["tune"] = True
+    data["classifier"]["params"]["head"] = "network"  # what the search tunes
     data["classifier"]["tuning"]["hyperparams"][name]["tuning"].update(tune=True, **tuning)
 
 
@@ -201,6 +202,24 @@ CASES = [
         lambda d: (d["encoder"].update(frozen=False), override_first_label(d, ensemble=2)),
         "labels.<first>.ensemble",
         ["expected 1 with encoder.frozen: false", "found 2"],
+    ),
+    (
+        "a logistic head where each label fine-tunes its own encoder",
+        lambda d: (d["encoder"].update(frozen=False), override_first_label(d, head="logistic")),
+        "labels.<first>.head",
+        ["expected 'network' with encoder.frozen: false", "found 'logistic'"],
+    ),
+    (
+        "a logistic head and a hyperparameter search",
+        lambda d: (d["classifier"]["params"].update(head="logistic"), d["classifier"]["tuning"].update(tune=True)),
+        "classifier.params.head",
+        ["expected 'network' with classifier.tuning.tune: true", "found 'logistic'"],
+    ),
+    (
+        "an unknown head",
+        lambda d: d["classifier"]["params"].update(head="svm"),
+        "classifier.params.head",
+        ["expected one of 'network', 'logistic'", "found string 'svm'"],
     ),
     (
         "contrastive pairs of none",

@@ -1,7 +1,8 @@
 """The numpy head on the frozen encoder's vectors: the Keras head's arithmetic, resumable after a
-kill to the same weights, averaged heads as one, and the two areas its tuner scores by, as
-scikit-learn computes them."""
+kill to the same weights, averaged heads as one, the two areas its tuner scores by, as
+scikit-learn computes them, and the logistic head, scikit-learn's regression as a head."""
 
+import json
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import yaml
 
 from conftest import SRC, copy_project, package
 from {{ cookiecutter.package_name }} import resumable
-from {{ cookiecutter.package_name }}.head import Head, Trainer, average_precision, roc_auc
+from {{ cookiecutter.package_name }}.head import Head, Trainer, average_precision, logistic, roc_auc
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(256, 16)).astype("float32")
@@ -102,6 +103,17 @@ def test_averaged_heads_score_the_mean_of_their_logits(hidden_units):
     assert Head.average(heads[:1]) is heads[0]
 
 
+def test_the_logistic_head_scores_as_scikit_learns_regression_and_a_lone_class_constantly():
+    from sklearn.linear_model import LogisticRegression
+
+    fitted = LogisticRegression(C=0.5, class_weight=WEIGHTS, max_iter=5000).fit(X, Y)
+    head = logistic(X, Y, 0.5, WEIGHTS)
+    assert len(head.dense) == 1  # one linear layer: prediction stacks it with the other labels' heads
+    np.testing.assert_allclose(head.scores(X), fitted.predict_proba(X)[:, 1], atol=1e-5)
+    never, always = (logistic(X, np.full(len(X), value, "float32"), 1.0, None).scores(X) for value in (0, 1))
+    assert never.max() < 1e-6 and always.min() > 1 - 1e-6
+
+
 def test_areas_match_scikit_learn():
     from sklearn.metrics import average_precision_score, roc_auc_score
 
@@ -148,6 +160,23 @@ def test_an_ensemble_of_heads_is_one_head_for_prediction(trained, tmp_path):
     hidden = config["classifier"]["tuning"]["hyperparams"]["hidden_units"]["default_value"]
     assert Head.load(project / "models/classifiers/bug").arrays[2].shape[1] == 3 * hidden
     assert Head.load(project / "models/classifiers/question").arrays[2].shape[1] == hidden
+    for command in (["{{ cookiecutter.package_name }}.stages.evaluate"],
+                    ["{{ cookiecutter.package_name }}", "predict", "data/raw/issues.jsonl"]):  # fmt: skip
+        result = package(*command, cwd=project)
+        assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_a_logistic_head_on_one_label_is_fitted_on_train_and_read_as_any_head(trained, tmp_path):
+    """`head: logistic` on one label: that label alone retrains, as one linear layer that scores its
+    train issues as a regression fitted on them does; evaluate and predict read it as any head."""
+    project = copy_project(trained, tmp_path / "project", **{"labels.bug.head": "logistic", "labels.bug.c": 0.3})
+    result = package("{{ cookiecutter.package_name }}.stages.train", cwd=project)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "1 trained, " in result.stdout + result.stderr
+    folder = project / "models/classifiers/bug"
+    assert len(Head.load(folder).dense) == 1
+    assert json.loads((folder / "hyperparameters.json").read_text()) == {"head": "logistic", "c": 0.3}
     for command in (["{{ cookiecutter.package_name }}.stages.evaluate"],
                     ["{{ cookiecutter.package_name }}", "predict", "data/raw/issues.jsonl"]):  # fmt: skip
         result = package(*command, cwd=project)

@@ -2,8 +2,9 @@
 resumable after a kill, logged with dvclive), saved and loaded.
 
 With `encoder.frozen: true` (the default) every issue is encoded once, by finetune_lm, and the
-label's head (head.py, numpy) trains on those vectors: the stage never loads TensorFlow and takes
-seconds. With `false`, each label fine-tunes its own copy of the encoder with its head, in Keras
+label's head (head.py, numpy) trains on those vectors, or with `classifier.params.head: logistic`
+is fitted on them as a logistic regression: the stage never loads TensorFlow and takes seconds.
+With `false`, each label fine-tunes its own copy of the encoder with its head, in Keras
 (encoder_head.py). Either way the label's folder holds what prediction needs: `meta.json`, and
 `head.npz` or `model.keras`.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -131,6 +133,16 @@ def train_label(
         )  # fmt: skip
         return model, state
 
+    if params.head == "logistic":  # fitted once on train: no epochs, no val, no seed
+        start = time.perf_counter()
+        model = head.Fitted(head.logistic(way.inputs["train"], targets["train"], params.c, weights))
+        state = resumable.State(examples=len(targets["train"]), seconds=time.perf_counter() - start)
+        state.history = {name: [model.evaluate(way.inputs[split], targets[split])] for name, split in
+                         (("loss", "train"), ("val_loss", "val"))}  # fmt: skip
+        log_history(logs, state.history)
+        files.write_json(logs / "throughput.json", state.throughput())
+        return _save(config, slug, way, model, out, {"head": "logistic", "c": params.c}, key)
+
     tuning = config.classifier.tuning
     report: dict = {"tuned": False, "values": values}
     if tuning.tune:
@@ -153,6 +165,11 @@ def train_label(
         model = way.averaged([model, *others])
     log_history(logs, state.history)
     files.write_json(logs / "throughput.json", state.throughput())
+    return _save(config, slug, way, model, out, report, key)
+
+
+def _save(config: Config, slug: str, way, model, out: Path, report: dict, key: str) -> dict[str, np.ndarray]:
+    """Save a label's model, its meta and hyperparameters to `out`; return its val and test scores."""
     name = way.save(model, out)
     meta = {"trained": True, "label": config.labels[slug].name, "frozen": config.encoder.frozen,
             **vectors.layout(config.encoder), "model": name, "key": key}  # fmt: skip

@@ -86,6 +86,30 @@ class Head:
             return cls([saved[f"arr_{i}"] for i in range(len(saved.files))])
 
 
+def logistic(vectors: np.ndarray, y: np.ndarray, c: float, class_weight: dict[int, float] | None) -> Head:
+    """SetFit's head: an L2-regularised logistic regression on the raw vectors (inverse strength
+    `c`, each class weighed by `class_weight`), fitted to convergence, deterministic; one linear
+    layer, so prediction reads it as any head."""
+    from sklearn.linear_model import LogisticRegression
+
+    dim = vectors.shape[1]
+    if len(np.unique(y)) < 2:  # one class only (sklearn fits none): that class's constant score
+        return Head([np.zeros(dim), np.ones(dim), np.zeros((dim, 1)), np.full(1, 30.0 if y.any() else -30.0)])
+    fitted = LogisticRegression(C=c, class_weight=class_weight, max_iter=5000).fit(vectors, y)
+    return Head([np.zeros(dim), np.ones(dim), fitted.coef_.T, fitted.intercept_])
+
+
+class Fitted:
+    """A head fitted in one go (`logistic`), where the train stage keeps a Trainer's."""
+
+    def __init__(self, head: Head):
+        self.head = head
+
+    def evaluate(self, x: np.ndarray, y: np.ndarray) -> float:
+        """The mean (unweighted) cross-entropy of `x`'s scores against `y` (0 for no rows)."""
+        return float(np.mean(cross_entropy(self.head.scores(x, logits=True), y))) if len(y) else 0.0
+
+
 class Trainer:
     """A head as resumable.fit trains it: Adam on the class-weighted loss, one full batch at a time,
     dropout masks drawn from (seed, epoch, batch) so that a resumed run draws the same ones."""

@@ -159,6 +159,8 @@ class LanguageModelConfig:
 
 @dataclass(frozen=True)
 class ClassifierParams:
+    head: Literal["network", "logistic"]  # trained by gradient (hyperparams) | a logistic regression fitted on train
+    c: float = field(metadata={"min_exclusive": 0})  # the logistic head's inverse regularisation strength
     epochs: int = field(metadata={"min": 1})
     batch_size: int = field(metadata={"min": 1})
     patience: int = field(metadata={"min": 0})  # 0: no early stopping
@@ -612,18 +614,25 @@ def _check_hyperparams(config: Config, reader: _Reader) -> None:
             reader.fail(f"{path}.values", f"expected a non-empty list of choices; found {t.values!r}")
 
 
-def _check_ensemble(config: Config, reader: _Reader) -> None:
-    """Averaged heads are one head on the frozen encoder's vectors; a label that fine-tunes its own
-    encoder trains one."""
-    if config.encoder.frozen:
-        return
+def _check_heads(config: Config, reader: _Reader) -> None:
+    """Averaged heads and the logistic head are heads on the frozen encoder's vectors (a label that
+    fine-tunes its own encoder trains one network); the logistic head has no hyperparameters to tune."""
+    frozen, tune = config.encoder.frozen, config.classifier.tuning.tune
     for slug in config.labels:
-        count = config.classifier_for(slug)[0].ensemble
-        if count != 1:
-            own = "ensemble" in config.labels[slug].overrides
-            path = f"labels.{slug}.ensemble" if own else "classifier.params.ensemble"
-            reader.fail(path, f"expected 1 with encoder.frozen: false (a label fine-tunes one encoder); found {count}")
-            return
+        params, own = config.classifier_for(slug)[0], config.labels[slug].overrides
+        logistic = params.head == "logistic"
+        checks = [
+            ("ensemble", not frozen and params.ensemble != 1,
+             f"expected 1 with encoder.frozen: false (a label fine-tunes one encoder); found {params.ensemble}"),
+            ("head", not frozen and logistic, "expected 'network' with encoder.frozen: false (the logistic head "
+             "reads the frozen encoder's vectors); found 'logistic'"),
+            ("head", tune and logistic, "expected 'network' with classifier.tuning.tune: true (the search tunes "
+             "the network head's hyperparameters; the logistic head has `c`); found 'logistic'"),
+        ]  # fmt: skip
+        for key, broken, problem in checks:
+            if broken:
+                reader.fail(f"labels.{slug}.{key}" if key in own else f"classifier.params.{key}", problem)
+                return
 
 
 TITLE_NGRAMS = "title_ngrams"  # a baseline.text option's own key, beside preprocess.text's
@@ -707,7 +716,7 @@ def load_config(path: str | Path = "config.yaml") -> Config:
         _check_hyperparams(config, reader)
         _check_import(config, reader)
         _check_deployment(config, reader)
-        _check_ensemble(config, reader)
+        _check_heads(config, reader)
         _check_baseline_text(config, reader)
     if reader.problems:
         raise ConfigError([f"{path}: {problem}" for problem in reader.problems])
