@@ -5,7 +5,9 @@ The head is what the Keras head was, with the same arithmetic: the vectors stand
 train split's mean and deviation, dropout, an optional Dense + ReLU layer and dropout, then Dense
 + sigmoid; Glorot-uniform weights, Adam (Keras' defaults), binary cross-entropy weighted by class.
 It trains through resumable.fit (seeded batch order, early stopping, checkpoints), and is saved
-as one .npz of its arrays, which prediction stacks with the other labels' (classifier.scorer).
+as one .npz of its arrays, which prediction stacks with the other labels' (predict.scorer).
+`logistic` makes the other kind (`classifier.params.head: logistic`): one linear layer fitted by
+scikit-learn, saved the same way.
 """
 
 from __future__ import annotations
