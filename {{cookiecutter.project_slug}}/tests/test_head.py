@@ -168,8 +168,8 @@ def test_an_ensemble_of_heads_is_one_head_for_prediction(trained, tmp_path):
 
 @pytest.mark.slow
 def test_a_logistic_head_on_one_label_is_fitted_on_train_and_read_as_any_head(trained, tmp_path):
-    """`head: logistic` on one label: that label alone retrains, as one linear layer that scores its
-    train issues as a regression fitted on them does; evaluate and predict read it as any head."""
+    """`head: logistic` on one label: that label alone retrains, as one linear layer, with its `c`;
+    evaluate and predict read it as any head."""
     project = copy_project(trained, tmp_path / "project", **{"labels.bug.head": "logistic", "labels.bug.c": 0.3})
     result = package("{{ cookiecutter.package_name }}.stages.train", cwd=project)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -137,7 +137,7 @@ def train_label(
         start = time.perf_counter()
         model = head.Fitted(head.logistic(way.inputs["train"], targets["train"], params.c, weights))
         state = resumable.State(examples=len(targets["train"]), seconds=time.perf_counter() - start)
-        state.history = {name: [model.evaluate(way.inputs[split], targets[split])] for name, split in
+        state.history = {name: [model.evaluate(way.inputs[split], targets[split])["loss"]] for name, split in
                          (("loss", "train"), ("val_loss", "val"))}  # fmt: skip
         log_history(logs, state.history)
         files.write_json(logs / "throughput.json", state.throughput())

@@ -107,9 +107,8 @@ class Fitted:
     def __init__(self, head: Head):
         self.head = head
 
-    def evaluate(self, x: np.ndarray, y: np.ndarray) -> float:
-        """The mean (unweighted) cross-entropy of `x`'s scores against `y` (0 for no rows)."""
-        return float(np.mean(cross_entropy(self.head.scores(x, logits=True), y))) if len(y) else 0.0
+    def evaluate(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        return evaluate(self.head, x, y)
 
 
 class Trainer:
@@ -177,11 +176,15 @@ class Trainer:
             self.head.arrays[2 + i] = (self.head.arrays[2 + i] - alpha * m / (np.sqrt(v) + EPSILON)).astype("float32")
 
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
-        """Validation loss (unweighted, as Keras evaluates) and the two areas the tuner can maximise."""
-        logits = self.head.scores(x, logits=True)
-        scores = sigmoid(logits)
-        return {"loss": float(np.mean(cross_entropy(logits, y))) if len(y) else 0.0,
-                "pr_auc": average_precision(y, scores), "roc_auc": roc_auc(y, scores)}  # fmt: skip
+        return evaluate(self.head, x, y)
+
+
+def evaluate(head: Head, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Validation loss (unweighted, as Keras evaluates) and the two areas the tuner can maximise."""
+    logits = head.scores(x, logits=True)
+    scores = sigmoid(logits)
+    return {"loss": float(np.mean(cross_entropy(logits, y))) if len(y) else 0.0,
+            "pr_auc": average_precision(y, scores), "roc_auc": roc_auc(y, scores)}  # fmt: skip
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
