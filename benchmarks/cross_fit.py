@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from kept import open_kept
 
 
 def main() -> None:
@@ -33,28 +32,19 @@ def main() -> None:
     parser.add_argument("project", type=Path, help="a project quality.py kept (its folder `bench`)")
     parser.add_argument("--folds", type=int, default=3)
     args = parser.parse_args()
-    os.chdir(args.project)
-    sys.path.insert(0, str(args.project.resolve() / "src"))
+    project = open_kept(args.project)
     from bench import baseline as tfidf
     from bench.core import files
-    from bench.core.config import TextConfig, load_config
-    from bench.dataset import SCORES, UNLABELLED, Processed, read_scores, targets, texts
+    from bench.dataset import SCORES, read_scores, targets, texts
     from bench.encoder import Encoder
     from bench.evaluate import blend, choose_weight, single_label
     from bench.language_model import finetune
     from sklearn.linear_model import LogisticRegression
 
-    config = load_config(Path("config.yaml"))
-    data = Processed(config.paths.processed)
-    train, val, test = (data.split(split) for split in ("train", "val", "test"))
-    slugs, train_texts = data.labels(), texts(train)
-    unsupervised = texts([row for row in data.rows if row["split"] in ("train", UNLABELLED)])  # no labels
+    config, train, val, test, slugs = project.config, project.train, project.val, project.test, project.slugs
+    train_texts, unsupervised, title_ngrams = texts(train), project.unsupervised, project.title_ngrams
     fold = tfidf.folds([row["labels"] for row in train], args.folds, config.seed)
-    raw = {issue["number"]: issue for issue in files.read_jsonl(config.paths.raw)}
-    rules = files.read_json(Path(config.paths.baseline) / tfidf.TEXT_RULES)
-    text, title_ngrams = TextConfig(**rules["text"]), rules.get("title_ngrams", False)
-    documents = [tfidf.document(raw[r["number"]].get("title") or "", raw[r["number"]].get("body") or "", text,
-                                title_ngrams) for r in train]  # fmt: skip
+    documents = project.documents(train)
     y = np.stack([targets(train, slug) for slug in slugs], axis=1)
     classifier, baseline = np.zeros(y.shape), np.zeros(y.shape)
     start, work = time.perf_counter(), Path(tempfile.mkdtemp(prefix="cross-fit-"))
