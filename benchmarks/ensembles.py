@@ -16,7 +16,9 @@ class-weighted, c 1) on each encoder's vectors; the members' test scores are ave
   the baseline (the project's text rules) is fitted on all of them. No validation split is spent.
 
 Prints test macro F1 (single label) of each member, of the ensemble, and of the deployed blend at
-the chosen weight, against the project's own (one encoder), and the time the members took.
+the chosen weight, against one encoder's deployed blend (`seeds`: the first member's heads at
+val's weight, the project's own with the `logistic` head; `folds`: the project's own), and the
+time the members took.
 """
 
 from __future__ import annotations
@@ -141,7 +143,7 @@ def main() -> None:
         "members' test macro F1": [macro_f1(test, s["test"]) for s in scored],
         "ensemble": macro_f1(test, ensemble["test"]), "weight": weight,
         "deployed (ensemble blend)": macro_f1(test, blend(ensemble["test"], baseline["test"], weight)),
-        "deployed (the project's, one encoder)": own_deployed, "seconds": round(time.perf_counter() - start),
+        "deployed (one encoder)": own_deployed, "seconds": round(time.perf_counter() - start),
     }, indent=1))  # fmt: skip
 
 
