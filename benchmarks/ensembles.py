@@ -44,11 +44,12 @@ def main() -> None:
     project = open_kept(args.project)
     from bench import baseline as tfidf
     from bench import vectors
+    from bench.classifier import class_weights
     from bench.dataset import SCORES, numbers, read_scores, targets, texts
     from bench.encoder import Encoder
     from bench.evaluate import blend, choose_weight, single_label
+    from bench.head import logistic
     from bench.language_model import finetune
-    from sklearn.linear_model import LogisticRegression
 
     config, train, val, test, slugs = project.config, project.train, project.val, project.test, project.slugs
     lm, work, start = config.language_model, Path(tempfile.mkdtemp(prefix="ensembles-")), time.perf_counter()
@@ -71,11 +72,9 @@ def main() -> None:
         x, y = np.stack([by_number[n] for n in numbers(fit_rows)]), labels_of(fit_rows)
         out = {split: np.zeros((len(rows), len(slugs))) for split, rows in scored.items()}
         for j in range(len(slugs)):
-            positive = y[:, j].mean()
-            weights = {0: 1 / (2 * (1 - positive)), 1: 1 / (2 * positive)}
-            fitted = LogisticRegression(C=1.0, class_weight=weights, max_iter=5000).fit(x, y[:, j])
+            fitted = logistic(x, y[:, j], 1.0, class_weights(y[:, j], "balanced"))  # the pipeline's own head
             for split, rows in scored.items():
-                out[split][:, j] = fitted.predict_proba(np.stack([by_number[n] for n in numbers(rows)]))[:, 1]
+                out[split][:, j] = fitted.scores(np.stack([by_number[n] for n in numbers(rows)])).reshape(-1)
         return out
 
     def macro_f1(rows: list[dict], scores: np.ndarray) -> float:
