@@ -87,7 +87,7 @@ def main() -> None:
                              [baseline[:, j] for j in columns], config.seed)[0]  # fmt: skip
 
     if args.mode == "seeds":
-        own = vectors.read(Path(config.paths.encoder), numbers(train + val + test), config.encoder)
+        own, _ = vectors.read(Path(config.paths.encoder), numbers(train + val + test), config.encoder)
         members = [dict(zip(numbers(train + val + test), own))]
         for m in range(1, args.members):
             members.append(encoder_vectors(dataclasses.replace(config, seed=config.seed + m), train, f"seed-{m}"))

@@ -1,6 +1,7 @@
 """The numpy head on the frozen encoder's vectors: the Keras head's arithmetic, resumable after a
-kill to the same weights, averaged heads as one, the two areas its tuner scores by, as
-scikit-learn computes them, and the logistic head, scikit-learn's regression as a head."""
+kill to the same weights, averaged heads as one (or side by side: one per encoder member), the
+two areas its tuner scores by, as scikit-learn computes them, and the logistic head,
+scikit-learn's regression as a head."""
 
 import json
 import os
@@ -146,6 +147,16 @@ def test_a_labels_stage_never_loads_tensorflow_and_remakes_its_outputs(trained, 
         assert (project / "models/classifiers/bug" / name).read_bytes() == (
             trained / "models/classifiers/bug" / name
         ).read_bytes()
+
+
+@pytest.mark.parametrize("hidden_units", [0, 8], ids=["linear", "one hidden layer"])
+def test_heads_side_by_side_are_one_head_whose_logit_is_their_mean(hidden_units):
+    """Heads on consecutive parts of a vector (one per encoder member) as one head on the whole."""
+    parts = [X[:, :16], RNG.normal(size=(256, 12)).astype("float32"), RNG.normal(size=(256, 16)).astype("float32")]
+    heads = [Head.build(part, hidden_units, seed) for seed, part in enumerate(parts)]
+    joined = Head.side_by_side(heads)
+    mean = np.mean([head.scores(part, logits=True) for head, part in zip(heads, parts)], axis=0)
+    np.testing.assert_allclose(joined.scores(np.concatenate(parts, axis=1), logits=True), mean, atol=1e-5)
 
 
 @pytest.mark.slow

@@ -1,5 +1,6 @@
 """`language_model.base` as a local folder: a keras-hub preset and a Hugging Face model, both tiny
-and built here (no network), fine-tuned (masked LM, pairs, then the labels) into the encoder preset."""
+and built here (no network), fine-tuned (masked LM, pairs, then the labels) into the encoder preset;
+several members of an encoder, trained, read and predicted with as one."""
 
 import json
 
@@ -7,10 +8,13 @@ import keras
 import keras_hub
 import numpy as np
 import pytest
+import yaml
 from safetensors.numpy import save_file
 
+from conftest import copy_project, package
 from {{ cookiecutter.package_name }}.core.config import AcceleratorConfig, EncoderConfig, load_config
-from {{ cookiecutter.package_name }}.encoder import Encoder, bucketed, packing, tokenize
+from {{ cookiecutter.package_name }}.encoder import Encoder, EncoderError, bucketed, packing, tokenize
+from {{ cookiecutter.package_name }}.head import Head
 from {{ cookiecutter.package_name }}.language_model import contrastive_pairs, finetune, learning_rate, supervised_output
 from {{ cookiecutter.package_name }}.runtime import configure
 
@@ -251,3 +255,45 @@ def test_gpu_switches_train_in_mixed_precision_with_xla(tmp_path, config_for, re
     assert np.isfinite(phases["supervised"].history["loss"]).all()
     assert keras.mixed_precision.global_policy().name == "mixed_float16"
     assert not [w for w in recwarn if "jit_compile" in str(w.message)], "Keras fell back from XLA"
+
+
+@pytest.mark.slow
+def test_members_are_encoders_of_their_own_seeds_read_as_one(trained, tmp_path):
+    """`language_model.members: 2`: a second encoder from seed + 1 beside the first (which is the
+    one-member encoder, unchanged), vectors side by side, each label's head one per member, and
+    prediction reads the joined encoder and heads as it reads one; same config, same bytes."""
+    changes = {"language_model.members": 2, "evaluate.baseline_weight": 0}  # predict: the classifiers' scores
+    project = copy_project(trained, tmp_path / "project", **changes)
+    for stage in ("finetune_lm", "train", "evaluate"):
+        result = package(f"{{ cookiecutter.package_name }}.stages.{stage}", cwd=project)
+        assert result.returncode == 0, f"{stage}: {result.stderr[-3000:]}"
+    encoder, one = project / "models/encoder", trained / "models/encoder"
+    assert (encoder / "model.weights.h5").read_bytes() == (one / "model.weights.h5").read_bytes()
+    assert (encoder / "members/1/model.weights.h5").read_bytes() != (one / "model.weights.h5").read_bytes()
+    config = yaml.safe_load((project / "config.yaml").read_text())
+    dim = config["language_model"]["scratch"]["hidden_dim"]
+    assert np.load(encoder / "vectors.npy").shape[1] == 2 * dim
+    assert np.array_equal(np.load(encoder / "vectors.npy")[:, :dim], np.load(one / "vectors.npy"))
+    bug = Head.load(project / "models/classifiers/bug")
+    assert bug.arrays[0].shape == (2 * dim,)
+    hidden = bug.arrays[2]  # block-diagonal: each member's hidden units read its own part only
+    assert not hidden[:dim, hidden.shape[1] // 2 :].any() and not hidden[dim:, : hidden.shape[1] // 2].any()
+    assert json.loads((project / "models/classifiers/bug/hyperparameters.json").read_text())["members"] == 2
+
+    result = package("{{ cookiecutter.package_name }}", "predict", "data/raw/issues.jsonl", cwd=project)
+    assert result.returncode == 0, result.stderr[-3000:]
+    scores = {json.loads(line)["number"]: json.loads(line) for line in result.stdout.splitlines()}
+    saved = [json.loads(line) for line in (project / "models/classifiers/bug/scores.jsonl").read_text().splitlines()]
+    assert saved
+    name = config["labels"]["bug"]["name"]
+    for row in saved[:20]:
+        assert scores[row["number"]]["scores"][name] == pytest.approx(row["score"], abs=1e-4)
+
+    again = copy_project(project, tmp_path / "again")
+    result = package("{{ cookiecutter.package_name }}.stages.finetune_lm", cwd=again)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (again / "models/encoder/vectors.npy").read_bytes() == (encoder / "vectors.npy").read_bytes()
+
+    (encoder / "members/1/assets/tokenizer/vocabulary.txt").write_text("[PAD]\n[UNK]\n")
+    with pytest.raises(EncoderError, match="members/1: a member whose tokenizer"):
+        Encoder(encoder, EncoderConfig(**config["encoder"]))

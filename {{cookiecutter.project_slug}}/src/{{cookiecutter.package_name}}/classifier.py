@@ -11,6 +11,7 @@ With `false`, each label fine-tunes its own copy of the encoder with its head, i
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -44,20 +45,40 @@ def log_history(directory: Path, history: dict[str, list[float]]) -> None:
 
 
 class OnVectors:
-    """The frozen encoder's way: a numpy head on each issue's cached vector."""
+    """The frozen encoder's way: a numpy head on each issue's cached vector. With several encoder
+    members (`language_model.members`) a vector is theirs side by side, and each member's head
+    trains on its own part (`views`)."""
 
     def __init__(self, config: Config, texts: dict[str, list[str]], numbers: dict[str, list[int]]):
         self.config = config
-        self.inputs = {split: self._vectors(numbers[split], split_texts) for split, split_texts in texts.items()}
+        read = {split: self._vectors(numbers[split], split_texts) for split, split_texts in texts.items()}
+        self.inputs = {split: vectors for split, (vectors, _) in read.items()}
+        self.members = next(iter(read.values()))[1]
 
-    def _vectors(self, numbers: list[int], texts: list[str]) -> np.ndarray:
+    def _vectors(self, numbers: list[int], texts: list[str]) -> tuple[np.ndarray, int]:
         saved = vectors.read(Path(self.config.paths.encoder), numbers, self.config.encoder)
         if saved is not None:
             return saved
         from .encoder import Encoder  # not saved with this layout: encoded now, with TensorFlow
 
         encoder = Encoder(self.config.paths.encoder, self.config.encoder)
-        return encoder.encode(encoder.tokenize(texts))
+        return encoder.encode(encoder.tokenize(texts)), encoder.members
+
+    def views(self) -> list[OnVectors]:
+        """One way per encoder member, on its part of the vectors (this way itself for one member)."""
+        if self.members == 1:
+            return [self]
+        width, views = next(iter(self.inputs.values())).shape[1] // self.members, []
+        for m in range(self.members):
+            view = copy.copy(self)
+            view.inputs = {split: x[:, m * width : (m + 1) * width] for split, x in self.inputs.items()}
+            view.members = 1
+            views.append(view)
+        return views
+
+    def side_by_side(self, trained: list) -> head.Fitted:
+        """The members' heads as one on the whole vector (head.Head.side_by_side)."""
+        return head.Fitted(head.Head.side_by_side([model.head for model in trained]))
 
     def trainable(self, hp: dict, batch_size: int, weights: dict | None, seed: int) -> head.Trainer:
         built = head.Head.build(self.inputs["train"], hp["hidden_units"], seed)
@@ -119,7 +140,21 @@ def train_label(
     config: Config, slug: str, way, targets: dict[str, np.ndarray], out: Path, logs: Path, checkpoints: Path, key: str
 ) -> dict[str, np.ndarray]:
     """Train, save to `out` and log to `logs` one label's classifier, resumable from `checkpoints`
-    (of this `key`: label_key); return its val and test scores."""
+    (of this `key`: label_key); return its val and test scores. With several encoder members,
+    a classifier on each member's vectors, kept as one whose logit is their mean."""
+    views = way.views()
+    trained = [_train(config, slug, view, targets, checkpoints / f"member-{m}" if m else checkpoints, key)
+               for m, view in enumerate(views)]  # fmt: skip
+    model, state, report = trained[0]  # the curves and throughput are the first member's
+    if len(trained) > 1:
+        model, report = way.side_by_side([t[0] for t in trained]), {**report, "members": len(trained)}
+    log_history(logs, state.history)
+    files.write_json(logs / "throughput.json", state.throughput())
+    return _save(config, slug, way, model, out, report, key)
+
+
+def _train(config: Config, slug: str, way, targets: dict[str, np.ndarray], checkpoints: Path, key: str) -> tuple:
+    """One classifier on `way`'s inputs: (the model, its training state, the hyperparameters report)."""
     params, values = config.classifier_for(slug)
     weights = class_weights(targets["train"], params.class_weight)
 
@@ -139,9 +174,7 @@ def train_label(
         state = resumable.State(examples=len(targets["train"]), seconds=time.perf_counter() - start)
         state.history = {name: [model.evaluate(way.inputs[split], targets[split])["loss"]] for name, split in
                          (("loss", "train"), ("val_loss", "val"))}  # fmt: skip
-        log_history(logs, state.history)
-        files.write_json(logs / "throughput.json", state.throughput())
-        return _save(config, slug, way, model, out, {"head": "logistic", "c": params.c}, key)
+        return model, state, {"head": "logistic", "c": params.c}
 
     tuning = config.classifier.tuning
     report: dict = {"tuned": False, "values": values}
@@ -163,9 +196,7 @@ def train_label(
         others = [fit(values, params.epochs, resumable.Checkpoint(checkpoints / f"fit-{m}", key), m)[0]
                   for m in range(1, params.ensemble)]  # fmt: skip
         model = way.averaged([model, *others])
-    log_history(logs, state.history)
-    files.write_json(logs / "throughput.json", state.throughput())
-    return _save(config, slug, way, model, out, report, key)
+    return model, state, report
 
 
 def _save(config: Config, slug: str, way, model, out: Path, report: dict, key: str) -> dict[str, np.ndarray]:

@@ -10,6 +10,7 @@ and prediction encodes each issue once for all labels.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,8 @@ from . import vectors
 from .core.config import EncoderConfig
 from .core.errors import PipelineError
 from .runtime import keras, keras_hub, predict, tf
+
+MEMBERS = "members"  # in the encoder's folder: the other members' presets (language_model.members)
 
 
 class EncoderError(PipelineError):
@@ -63,12 +66,30 @@ class Pooling(keras.layers.Layer):
         return {**super().get_config(), "mode": self.mode}
 
 
-def pooled_model(backbone, pooling: str) -> keras.Model:
+def pooled_model(backbone, pooling: str, name: str = "encoder") -> keras.Model:
     """The backbone with its token vectors pooled: one vector per issue."""
     inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in backbone.input}
     outputs = backbone(inputs)
     sequence = outputs["sequence_output"] if isinstance(outputs, dict) else outputs
-    return keras.Model(inputs, Pooling(pooling, name="pooling")(sequence, inputs["padding_mask"]), name="encoder")
+    return keras.Model(inputs, Pooling(pooling, name="pooling")(sequence, inputs["padding_mask"]), name=name)
+
+
+def member_presets(preset: str | Path) -> list[Path]:
+    """The presets of an encoder's members (`language_model.members`): the folder itself, then
+    members/1, members/2, ... in it."""
+    preset = Path(preset)
+    others = sorted((preset / MEMBERS).glob("*"), key=lambda path: int(path.name) if path.name.isdigit() else -1)
+    return [preset, *(path for path in others if path.is_dir())]
+
+
+def side_by_side(backbones: list, pooling: str) -> keras.Model:
+    """One pooled model of several members on the same tokens: their vectors concatenated, in order."""
+    if len(backbones) == 1:
+        return pooled_model(backbones[0], pooling)
+    members = [pooled_model(backbone, pooling, f"member_{m}") for m, backbone in enumerate(backbones)]
+    inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in members[0].input}
+    joined = keras.layers.Concatenate(name="members")([member(inputs) for member in members])
+    return keras.Model(inputs, joined, name="encoder")
 
 
 def packing(packer, truncation: str = "head"):
@@ -115,14 +136,21 @@ def bucketed(tokens: dict, limit: int, smallest: int = 16) -> dict:
 
 
 class Encoder:
-    """A trained encoder preset (finetune_lm's output): tokenisation and pooled issue vectors."""
+    """A trained encoder preset (finetune_lm's output): tokenisation and pooled issue vectors. With
+    several members (`language_model.members`), an issue's vector is theirs side by side, each
+    `dim` wide: the members share the tokenizer, and one function encodes with all of them."""
 
     def __init__(self, preset: str | Path, options: EncoderConfig):
         self.preset, self.options = Path(preset), options
         self.preprocessor = preprocessor(str(preset), options.sequence_length)
         self.pack = packing(self.preprocessor, options.truncation)
-        self.backbone = keras_hub.models.Backbone.from_preset(str(preset))
-        self.pooled = pooled_model(self.backbone, options.pooling)
+        presets = member_presets(preset)
+        for other in presets[1:]:
+            if _tokenizer(other) != _tokenizer(self.preset):
+                raise EncoderError(f"{other}: a member whose tokenizer is not {preset}'s; run `dvc repro` to retrain")
+        self.backbones = [keras_hub.models.Backbone.from_preset(str(path)) for path in presets]
+        self.pooled = side_by_side(self.backbones, options.pooling)
+        self.members, self.dim = len(presets), self.pooled.output.shape[-1] // len(presets)
 
     def layout(self) -> dict:
         """How texts become vectors: saved with the vectors and with each label's model."""
@@ -140,4 +168,13 @@ class Encoder:
         """Encode the issues once for every label's head (each would otherwise encode them all),
         `chunk` at a time: tokens and vectors of the whole corpus are never held at once."""
         parts = (self.encode(self.tokenize(texts[i : i + chunk])) for i in range(0, len(texts), chunk))
-        vectors.save(self.preset, numbers, self.options, parts, self.pooled.output.shape[-1])
+        vectors.save(self.preset, numbers, self.options, parts, self.pooled.output.shape[-1], self.members)
+
+
+def _tokenizer(preset: Path) -> tuple:
+    """A preset's tokenizer, as far as it makes tokens: its settings (but the layer's name, which
+    Keras numbers within a process) and its vocabulary files."""
+    settings = json.loads((preset / "tokenizer.json").read_text())
+    settings["config"].pop("name", None)
+    assets = sorted(path for path in (preset / "assets").rglob("*") if path.is_file())
+    return settings, {str(path.relative_to(preset)): path.read_bytes() for path in assets}

@@ -52,6 +52,10 @@ class OwnEncoder:
         )
         return resumable.KerasModel(model, batch_size, class_weight=weights)
 
+    def views(self) -> list[OwnEncoder]:
+        """Itself: each label fine-tunes every encoder member with one head on their joined vectors."""
+        return [self]
+
     def scores(self, trainable: resumable.KerasModel, split: str) -> np.ndarray:
         return predict(trainable.model, self.inputs[split])
 

@@ -54,6 +54,25 @@ class Head:
         output = np.concatenate([dense[1][0] for dense in layers]) / len(heads)
         return cls([mean, scale, *hidden, output, np.mean([dense[1][1] for dense in layers], axis=0)])
 
+    @classmethod
+    def side_by_side(cls, heads: list[Head]) -> Head:
+        """One head whose logit is the mean of `heads`' logits, each reading its own consecutive
+        part of the input (as wide as its standardisation): their standardisations joined, their
+        hidden layers block-diagonal, their output kernels stacked and divided by their number."""
+        if len(heads) == 1:
+            return heads[0]
+        layers = [head.dense for head in heads]
+        arrays = [np.concatenate([head.arrays[i] for head in heads]) for i in (0, 1)]
+        for depth in range(len(layers[0]) - 1):
+            kernels = [dense[depth][0] for dense in layers]
+            block = np.zeros((sum(k.shape[0] for k in kernels), sum(k.shape[1] for k in kernels)), "float32")
+            rows, cols = np.cumsum([0] + [k.shape[0] for k in kernels]), np.cumsum([0] + [k.shape[1] for k in kernels])
+            for k, kernel in enumerate(kernels):
+                block[rows[k] : rows[k + 1], cols[k] : cols[k + 1]] = kernel
+            arrays += [block, np.concatenate([dense[depth][1] for dense in layers])]
+        output = np.concatenate([dense[-1][0] for dense in layers]) / len(heads)
+        return cls([*arrays, output, np.mean([dense[-1][1] for dense in layers], axis=0)])
+
     @property
     def dense(self) -> list[tuple[np.ndarray, np.ndarray]]:
         return list(zip(self.arrays[2::2], self.arrays[3::2]))

@@ -21,9 +21,11 @@ def layout(options: EncoderConfig) -> dict:
     return {"sequence_length": options.sequence_length, "pooling": options.pooling, "truncation": options.truncation}
 
 
-def save(folder: Path, numbers: list[int], options: EncoderConfig, parts: Iterator[np.ndarray], dim: int) -> None:
+def save(folder: Path, numbers: list[int], options: EncoderConfig, parts: Iterator[np.ndarray], dim: int,
+         members: int = 1) -> None:  # fmt: skip
     """Write the vectors of `numbers`, given as consecutive blocks of rows (encoded in batches:
-    the corpus's vectors are never all in memory at once)."""
+    the corpus's vectors are never all in memory at once), `dim` wide: `members` encoders' vectors
+    side by side."""
     out = np.lib.format.open_memmap(folder / f"{NAME}.npy", mode="w+", dtype="float32", shape=(len(numbers), dim))
     row = 0
     for part in parts:
@@ -33,11 +35,12 @@ def save(folder: Path, numbers: list[int], options: EncoderConfig, parts: Iterat
         raise ValueError(f"{row} vectors encoded for {len(numbers)} issues")
     out.flush()
     del out
-    (folder / f"{NAME}.json").write_text(json.dumps({**layout(options), "numbers": numbers}) + "\n")
+    (folder / f"{NAME}.json").write_text(json.dumps({**layout(options), "members": members, "numbers": numbers}) + "\n")
 
 
-def read(folder: Path, numbers: list[int], options: EncoderConfig) -> np.ndarray | None:
-    """The saved vectors of these issues, when they were encoded as `options` says (else None)."""
+def read(folder: Path, numbers: list[int], options: EncoderConfig) -> tuple[np.ndarray, int] | None:
+    """The saved vectors of these issues and the number of members side by side in them, when
+    they were encoded as `options` says (else None)."""
     path = folder / f"{NAME}.json"
     if not path.is_file():
         return None
@@ -46,4 +49,5 @@ def read(folder: Path, numbers: list[int], options: EncoderConfig) -> np.ndarray
     if {key: index.get(key) for key in layout(options)} != layout(options) or any(n not in row for n in numbers):
         return None
     saved = np.load(folder / f"{NAME}.npy", mmap_mode="r")
-    return np.asarray(saved[[row[number] for number in numbers]], "float32").reshape(len(numbers), saved.shape[1])
+    rows = np.asarray(saved[[row[number] for number in numbers]], "float32").reshape(len(numbers), saved.shape[1])
+    return rows, index.get("members", 1)

@@ -151,6 +151,7 @@ class SupervisedConfig(EncoderTraining):
 @dataclass(frozen=True)
 class LanguageModelConfig:
     base: str
+    members: int = field(metadata={"min": 1})  # encoders, each from its own seed: vectors side by side
     scratch: ScratchEncoder
     finetune: FinetuneConfig
     contrastive: ContrastiveConfig
