@@ -78,8 +78,8 @@ def member_presets(preset: str | Path) -> list[Path]:
     """The presets of an encoder's members (`language_model.members`): the folder itself, then
     members/1, members/2, ... in it."""
     preset = Path(preset)
-    others = sorted((preset / MEMBERS).glob("*"), key=lambda path: int(path.name) if path.name.isdigit() else -1)
-    return [preset, *(path for path in others if path.is_dir())]
+    others = [path for path in (preset / MEMBERS).glob("*") if path.is_dir() and path.name.isdigit()]
+    return [preset, *sorted(others, key=lambda path: int(path.name))]
 
 
 def side_by_side(backbones: list, pooling: str) -> keras.Model:
@@ -137,8 +137,8 @@ def bucketed(tokens: dict, limit: int, smallest: int = 16) -> dict:
 
 class Encoder:
     """A trained encoder preset (finetune_lm's output): tokenisation and pooled issue vectors. With
-    several members (`language_model.members`), an issue's vector is theirs side by side, each
-    `dim` wide: the members share the tokenizer, and one function encodes with all of them."""
+    several members (`language_model.members`), an issue's vector is theirs side by side: the
+    members share the tokenizer, and one function encodes with all of them."""
 
     def __init__(self, preset: str | Path, options: EncoderConfig):
         self.preset, self.options = Path(preset), options
@@ -150,7 +150,7 @@ class Encoder:
                 raise EncoderError(f"{other}: a member whose tokenizer is not {preset}'s; run `dvc repro` to retrain")
         self.backbones = [keras_hub.models.Backbone.from_preset(str(path)) for path in presets]
         self.pooled = side_by_side(self.backbones, options.pooling)
-        self.members, self.dim = len(presets), self.pooled.output.shape[-1] // len(presets)
+        self.members = len(presets)
 
     def layout(self) -> dict:
         """How texts become vectors: saved with the vectors and with each label's model."""
