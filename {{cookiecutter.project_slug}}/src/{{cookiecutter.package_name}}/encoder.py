@@ -66,12 +66,13 @@ class Pooling(keras.layers.Layer):
         return {**super().get_config(), "mode": self.mode}
 
 
-def pooled_model(backbone, pooling: str, name: str = "encoder") -> keras.Model:
+def pooled_model(backbone, pooling: str, model_name: str = "encoder") -> keras.Model:
     """The backbone with its token vectors pooled: one vector per issue."""
     inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in backbone.input}
     outputs = backbone(inputs)
     sequence = outputs["sequence_output"] if isinstance(outputs, dict) else outputs
-    return keras.Model(inputs, Pooling(pooling, name="pooling")(sequence, inputs["padding_mask"]), name=name)
+    pooled = Pooling(pooling, name="pooling")(sequence, inputs["padding_mask"])
+    return keras.Model(inputs, pooled, name=model_name)
 
 
 def member_presets(preset: str | Path) -> list[Path]:

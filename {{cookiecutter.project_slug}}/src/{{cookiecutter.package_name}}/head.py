@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from scipy.linalg import block_diag
 
 FILE = "head.npz"
 EPSILON = 1e-7  # Keras' fuzz factor: Adam's epsilon, the clipping of probabilities in the loss
@@ -64,12 +65,8 @@ class Head:
         layers = [head.dense for head in heads]
         arrays = [np.concatenate([head.arrays[i] for head in heads]) for i in (0, 1)]
         for depth in range(len(layers[0]) - 1):
-            kernels = [dense[depth][0] for dense in layers]
-            block = np.zeros((sum(k.shape[0] for k in kernels), sum(k.shape[1] for k in kernels)), "float32")
-            rows, cols = np.cumsum([0] + [k.shape[0] for k in kernels]), np.cumsum([0] + [k.shape[1] for k in kernels])
-            for k, kernel in enumerate(kernels):
-                block[rows[k] : rows[k + 1], cols[k] : cols[k + 1]] = kernel
-            arrays += [block, np.concatenate([dense[depth][1] for dense in layers])]
+            arrays += [block_diag(*(dense[depth][0] for dense in layers)),
+                       np.concatenate([dense[depth][1] for dense in layers])]  # fmt: skip
         output = np.concatenate([dense[-1][0] for dense in layers]) / len(heads)
         return cls([*arrays, output, np.mean([dense[-1][1] for dense in layers], axis=0)])
 
