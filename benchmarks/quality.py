@@ -211,6 +211,12 @@ def main() -> None:
         print(f"wall time per stage (s), {name}:")
         for repo, r in by_repo.items():
             print(f"  {repo}: " + ", ".join(f"{stage} {value:.0f}" for stage, value in r["seconds"].items()))
+    if len(transferred) > 1:  # the check over the seeds: its mean and its worst
+        print("\ntransfer check over the seeds (deployed model, choices made on another repository):")
+        for pair in next(iter(transferred.values())):
+            losses = [transferred[name][pair] - results[name][pair[1]]["scores"]["blend"] for name in transferred]
+            print(f"  {pair[1]} with the choices made on {pair[0]}: mean {sum(losses) / len(losses):+.3f}, "
+                  f"worst {min(losses):+.3f}")  # fmt: skip
     print(f"whole benchmark: {total / 60:.1f} min on {os.cpu_count()} cores ({total / 60 / len(runs):.1f} min a run)")
     print("reference (mean macro F1): " + ", ".join(f"{name} {value}" for name, value in REFERENCE.items()))
     if args.keep:
