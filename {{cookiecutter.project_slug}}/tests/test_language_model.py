@@ -260,8 +260,9 @@ def test_gpu_switches_train_in_mixed_precision_with_xla(tmp_path, config_for, re
 @pytest.mark.slow
 def test_members_are_encoders_of_their_own_seeds_read_as_one(trained, tmp_path):
     """`language_model.members: 2`: a second encoder from seed + 1 beside the first (which is the
-    one-member encoder, unchanged), vectors side by side, each label's head one per member, and
-    prediction reads the joined encoder and heads as it reads one; same config, same bytes."""
+    one-member encoder, unchanged), both from the one masked-LM phase, vectors side by side, each
+    label's head one per member, and prediction reads the joined encoder and heads as it reads
+    one; same config, same bytes."""
     changes = {"language_model.members": 2, "evaluate.baseline_weight": 0}  # predict: the classifiers' scores
     project = copy_project(trained, tmp_path / "project", **changes)
     for stage in ("finetune_lm", "train", "evaluate"):
@@ -270,6 +271,9 @@ def test_members_are_encoders_of_their_own_seeds_read_as_one(trained, tmp_path):
     encoder, one = project / "models/encoder", trained / "models/encoder"
     assert (encoder / "model.weights.h5").read_bytes() == (one / "model.weights.h5").read_bytes()
     assert (encoder / "members/1/model.weights.h5").read_bytes() != (one / "model.weights.h5").read_bytes()
+    phases = json.loads((project / "reports/training/finetune_lm/throughput.json").read_text())
+    assert sorted(phases) == ["masked_lm", "supervised", "supervised (member 1)"]  # the masked LM once
+    assert list(json.loads((encoder / "members/1/training.json").read_text())) == ["supervised"]
     config = yaml.safe_load((project / "config.yaml").read_text())
     dim = config["language_model"]["scratch"]["hidden_dim"]
     assert np.load(encoder / "vectors.npy").shape[1] == 2 * dim

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from . import resumable
-from .encoder import EncoderError, packing, pooled_model, preprocessor, resolve_base, tokenize
+from .encoder import MEMBERS, EncoderError, packing, pooled_model, preprocessor, resolve_base, tokenize
 from .runtime import configure, keras, keras_hub, seed_everything, tf
 
 RESERVED_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -256,8 +256,10 @@ def finetune(
 ) -> dict[str, resumable.State]:
     """Write the fine-tuned encoder preset to `output`: masked-LM training on `texts`, then
     contrastive and supervised training on `labelled` (train texts, one 0/1 column per label), each if enabled,
-    resumable from `checkpoints`. Returns the final training state of each phase trained
-    (history, throughput)."""
+    resumable from `checkpoints`. With `language_model.members: N` the masked-LM phase runs once
+    and N encoders start from it, member m's later phases from seed + m (output/members/<m>): it
+    adapts the base to the repository's text, which is the same for every member. Returns the
+    final training state of each phase trained (history, throughput)."""
     lm = config.language_model
     configure(config.accelerator)
     if lm.base == "scratch":
@@ -266,27 +268,48 @@ def finetune(
     else:
         handle = resolve_base(lm.base)
     seed_everything(config.seed)
-    try:
-        packer = preprocessor(handle, config.encoder.sequence_length)
-        masked_lm = keras_hub.models.MaskedLM.from_preset(handle, preprocessor=None)
-    except Exception as error:  # keras-hub raises many kinds; all mean "not a usable base"
-        reason = " ".join(str(error).split())  # one line: some of keras-hub's messages are lists
-        message = f"language_model.base: cannot load {lm.base!r} as a masked language model: {reason}"
-        raise EncoderError(message) from None
+    packer, masked_lm = _masked_lm(handle, lm.base, config.encoder.sequence_length)
     phases: dict[str, resumable.State] = {}
     if lm.finetune.enabled:
         phases["masked_lm"] = finetune_masked_lm(config, masked_lm, packer, texts, checkpoints)
+    start = masked_lm.backbone.get_weights() if lm.members > 1 else None
+    for m in range(lm.members):
+        folder, member = output, config
+        if m:
+            folder, member = output / MEMBERS / str(m), dataclasses.replace(config, seed=config.seed + m)
+            folder.mkdir(parents=True)
+            # a model of its own, from the adapted weights
+            masked_lm = _masked_lm(handle, lm.base, config.encoder.sequence_length)[1]
+            masked_lm.backbone.set_weights(start)
+        own = checkpoints / (f"member-{m}" if m else "")
+        trained = _task_phases(member, masked_lm.backbone, handle, labelled, own)
+        phases.update({(f"{name} (member {m})" if m else name): state for name, state in trained.items()})
+        masked_lm.backbone.save_to_preset(str(folder))
+        packer.tokenizer.save_to_preset(str(folder))
+        _drop_save_date(folder)
+        histories = {name: state.history for name, state in (trained if m else phases).items()}  # no timings:
+        (folder / "training.json").write_text(json.dumps(histories, indent=2) + "\n")  # a re-made encoder is identical
+    return phases
+
+
+def _masked_lm(handle: str, base: str, sequence_length: int):
+    """The base's preprocessor and masked language model, or a clear error."""
+    try:
+        return preprocessor(handle, sequence_length), keras_hub.models.MaskedLM.from_preset(handle, preprocessor=None)
+    except Exception as error:  # keras-hub raises many kinds; all mean "not a usable base"
+        reason = " ".join(str(error).split())  # one line: some of keras-hub's messages are lists
+        raise EncoderError(f"language_model.base: cannot load {base!r} as a masked language model: {reason}") from None
+
+
+def _task_phases(config, backbone, handle: str, labelled: tuple[list[str], np.ndarray], checkpoints: Path) -> dict:
+    """The phases that learn from the labels, each if enabled and there are labels."""
+    lm, phases = config.language_model, {}
     if lm.contrastive.enabled and labelled[1].size:
-        state = finetune_contrastive(config, masked_lm.backbone, handle, *labelled, checkpoints)
+        state = finetune_contrastive(config, backbone, handle, *labelled, checkpoints)
         if state is not None:
             phases["contrastive"] = state
     if lm.supervised.enabled and labelled[1].size:
-        phases["supervised"] = finetune_supervised(config, masked_lm.backbone, handle, *labelled, checkpoints)
-    masked_lm.backbone.save_to_preset(str(output))
-    packer.tokenizer.save_to_preset(str(output))
-    _drop_save_date(output)
-    histories = {name: state.history for name, state in phases.items()}  # no timings: a re-made encoder is identical
-    (output / "training.json").write_text(json.dumps(histories, indent=2) + "\n")
+        phases["supervised"] = finetune_supervised(config, backbone, handle, *labelled, checkpoints)
     return phases
 
 

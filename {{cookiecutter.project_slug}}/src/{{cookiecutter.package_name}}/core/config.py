@@ -151,7 +151,7 @@ class SupervisedConfig(EncoderTraining):
 @dataclass(frozen=True)
 class LanguageModelConfig:
     base: str
-    members: int = field(metadata={"min": 1})  # encoders, each from its own seed: vectors side by side
+    members: int = field(metadata={"min": 1})  # encoders from one masked LM, then each its seed: side by side
     scratch: ScratchEncoder
     finetune: FinetuneConfig
     contrastive: ContrastiveConfig

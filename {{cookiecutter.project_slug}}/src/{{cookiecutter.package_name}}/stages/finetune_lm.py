@@ -1,11 +1,11 @@
 """Stage finetune_lm: the base encoder, fine-tuned on the issues (masked LM, then all labels at
 once) -> paths.encoder, with the labelled issues' vectors for the heads on a frozen encoder.
-With `language_model.members: N`, N encoders so trained, each from its own seed (seed, seed + 1,
-...): the others in paths.encoder/members/<m>, and an issue's vector is theirs side by side."""
+With `language_model.members: N`, N encoders from the one masked-LM phase, each trained on the
+labels from its own seed (seed, seed + 1, ...): the others in paths.encoder/members/<m>, and an
+issue's vector is theirs side by side."""
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import sys
 from pathlib import Path
@@ -21,7 +21,7 @@ NAME = "finetune_lm"
 
 
 def run(config: Config) -> str:
-    from ..encoder import MEMBERS, Encoder  # TensorFlow loads here: a bad config is answered at once, before it
+    from ..encoder import Encoder  # TensorFlow loads here: a bad config is answered at once, before it
     from ..language_model import finetune
 
     data = Processed(config.paths.processed)
@@ -32,14 +32,6 @@ def run(config: Config) -> str:
     checkpoints = Path(config.paths.checkpoints) / NAME
     with files.atomic_dir(config.paths.encoder) as out:
         phases = finetune(config, texts(unsupervised), (texts(train), y), out, checkpoints)
-        # every phase again, the masked LM included: members that shared one masked-LM phase
-        # measured worse (benchmarks/README.md in the template's repository)
-        for m in range(1, config.language_model.members):
-            member = dataclasses.replace(config, seed=config.seed + m)
-            folder = out / MEMBERS / str(m)
-            folder.mkdir(parents=True)
-            states = finetune(member, texts(unsupervised), (texts(train), y), folder, checkpoints / f"member-{m}")
-            phases.update({f"{name} (member {m})": state for name, state in states.items()})
         if config.encoder.frozen:  # the heads' inputs, encoded once for all labels
             labelled = [row for row in data.rows if row["split"] in SPLITS]
             Encoder(out, config.encoder).save_vectors(numbers(labelled), texts(labelled))
