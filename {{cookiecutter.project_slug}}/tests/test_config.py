@@ -216,6 +216,18 @@ CASES = [
         ["expected 'network' with classifier.tuning.tune: true", "found 'logistic'"],
     ),
     (
+        "a refit with network heads",  # they stop early on val, which the refitted encoder learnt
+        lambda d: d["language_model"].update(refit=True),
+        "classifier.params.head",
+        ["expected 'logistic' with language_model.refit: true", "found 'network'"],
+    ),
+    (
+        "a refit where each label fine-tunes its own encoder",
+        lambda d: (d["language_model"].update(refit=True), d["encoder"].update(frozen=False)),
+        "language_model.refit",
+        ["expected false with encoder.frozen: false", "found true"],
+    ),
+    (
         "an unknown head",
         lambda d: d["classifier"]["params"].update(head="svm"),
         "classifier.params.head",

@@ -301,3 +301,39 @@ def test_members_are_encoders_of_their_own_seeds_read_as_one(trained, tmp_path):
     (encoder / "members/1/assets/tokenizer/vocabulary.txt").write_text("[PAD]\n[UNK]\n")
     with pytest.raises(EncoderError, match="members/1: a member whose tokenizer"):
         Encoder(encoder, EncoderConfig(**config["encoder"]))
+
+
+@pytest.mark.slow
+def test_refit_deploys_encoders_and_heads_trained_on_train_and_val(trained, tmp_path):
+    """`language_model.refit`: the members trained on train alone score val (only their vectors of
+    train and val are kept); the saved encoders and heads, from the same masked-LM phase, learn
+    train and val and score test, and prediction reads them."""
+    changes = {"language_model.members": 2, "language_model.refit": True, "classifier.params.head": "logistic",
+               "evaluate.baseline_weight": 0}  # fmt: skip
+    project = copy_project(trained, tmp_path / "project", **changes)
+    for stage in ("finetune_lm", "train", "evaluate"):
+        result = package(f"{{ cookiecutter.package_name }}.stages.{stage}", cwd=project)
+        assert result.returncode == 0, f"{stage}: {result.stderr[-3000:]}"
+    phases = json.loads((project / "reports/training/finetune_lm/throughput.json").read_text())
+    assert sorted(phases) == ["masked_lm", "supervised", "supervised (held out)", "supervised (member 1)",
+                              "supervised (member 1, held out)"]  # fmt: skip
+    rows = [json.loads(line) for line in (project / "data/processed/issues.jsonl").read_text().splitlines()]
+    split = {name: [row["number"] for row in rows if row["split"] == name] for name in ("train", "val", "test")}
+    encoder = project / "models/encoder"
+    held_out = json.loads((encoder / "held_out/vectors.json").read_text())
+    assert held_out["numbers"] == split["train"] + split["val"] and held_out["members"] == 2
+    assert sorted(path.name for path in (encoder / "held_out").iterdir()) == ["vectors.json", "vectors.npy"]
+    deployed = json.loads((encoder / "vectors.json").read_text())
+    first = deployed["numbers"].index(split["train"][0])
+    assert not np.allclose(np.load(encoder / "vectors.npy")[first], np.load(encoder / "held_out/vectors.npy")[0])
+    assert json.loads((project / "models/classifiers/bug/hyperparameters.json").read_text())["refit"] is True
+
+    result = package("{{ cookiecutter.package_name }}", "predict", "data/raw/issues.jsonl", cwd=project)
+    assert result.returncode == 0, result.stderr[-3000:]
+    predicted = {json.loads(line)["number"]: json.loads(line)["scores"] for line in result.stdout.splitlines()}
+    name = yaml.safe_load((project / "config.yaml").read_text())["labels"]["bug"]["name"]
+    saved = [json.loads(line) for line in (project / "models/classifiers/bug/scores.jsonl").read_text().splitlines()]
+    gaps = {part: [abs(predicted[row["number"]][name] - row["score"]) for row in saved if row["split"] == part]
+            for part in ("val", "test")}  # fmt: skip
+    assert max(gaps["test"]) < 1e-4  # test: the deployed model's scores
+    assert max(gaps["val"]) > 1e-3  # val: the held-out model's, which prediction never reads

@@ -25,6 +25,7 @@ from dvclive import Live
 from . import head, resumable, vectors
 from .core import files
 from .core.config import Config
+from .core.errors import PipelineError
 
 
 def class_weights(y: np.ndarray, policy: str) -> dict[int, float] | None:
@@ -54,6 +55,17 @@ class OnVectors:
         read = {split: self._vectors(numbers[split], split_texts) for split, split_texts in texts.items()}
         self.inputs = {split: vectors for split, (vectors, _) in read.items()}
         self.members = next(iter(read.values()))[1]
+        self.refitted: OnVectors | None = None
+        held_out = Path(config.paths.encoder) / vectors.HELD_OUT
+        if held_out.is_dir():  # language_model.refit: val is scored by the members trained on train alone
+            saved = vectors.read(held_out, numbers["train"] + numbers["val"], config.encoder)
+            if saved is None:
+                raise PipelineError(f"{held_out}: not the vectors of this train and val split; run `dvc repro`")
+            self.refitted = copy.copy(self)  # the deployed way: the encoders trained on train and val
+            self.refitted.inputs = {"train": np.concatenate([self.inputs["train"], self.inputs["val"]]),
+                                    "test": self.inputs["test"]}  # fmt: skip
+            cut = len(numbers["train"])
+            self.inputs = {"train": saved[0][:cut], "val": saved[0][cut:]}
 
     def _vectors(self, numbers: list[int], texts: list[str]) -> tuple[np.ndarray, int]:
         saved = vectors.read(Path(self.config.paths.encoder), numbers, self.config.encoder)
@@ -141,16 +153,30 @@ def train_label(
 ) -> dict[str, np.ndarray]:
     """Train, save to `out` and log to `logs` one label's classifier, resumable from `checkpoints`
     (of this `key`: label_key); return its val and test scores. With several encoder members,
-    a classifier on each member's vectors, kept as one whose logit is their mean."""
-    views = way.views()
+    a classifier on each member's vectors, kept as one whose logit is their mean. With a refit
+    (`way.refitted`), val is scored by the classifier trained on train; the one saved, which
+    scores test, is fitted again on train and val, on the encoders trained on both."""
+    model, state, report = _members(config, slug, way, targets, checkpoints, key)
+    scores = {"val": way.scores(model, "val").reshape(-1)}
+    deployed = getattr(way, "refitted", None) or way  # a label's own encoder (encoder_head) has no refit
+    if deployed is not way:
+        both = {"train": np.concatenate([targets["train"], targets["val"]])}
+        model, report = _members(config, slug, deployed, both, checkpoints, key)[0], {**report, "refit": True}
+    scores["test"] = deployed.scores(model, "test").reshape(-1)
+    log_history(logs, state.history)
+    files.write_json(logs / "throughput.json", state.throughput())
+    _save(config, slug, way, model, out, report, key)
+    return scores
+
+
+def _members(config: Config, slug: str, way, targets: dict[str, np.ndarray], checkpoints: Path, key: str) -> tuple:
+    """`_train` on each encoder member's view, kept as one: (the model, the first's state, the report)."""
     trained = [_train(config, slug, view, targets, checkpoints / f"member-{m}" if m else checkpoints, key)
-               for m, view in enumerate(views)]  # fmt: skip
+               for m, view in enumerate(way.views())]  # fmt: skip
     model, state, report = trained[0]  # the curves and throughput are the first member's
     if len(trained) > 1:
         model, report = way.side_by_side([t[0] for t in trained]), {**report, "members": len(trained)}
-    log_history(logs, state.history)
-    files.write_json(logs / "throughput.json", state.throughput())
-    return _save(config, slug, way, model, out, report, key)
+    return model, state, report
 
 
 def _train(config: Config, slug: str, way, targets: dict[str, np.ndarray], checkpoints: Path, key: str) -> tuple:
@@ -173,7 +199,7 @@ def _train(config: Config, slug: str, way, targets: dict[str, np.ndarray], check
         model = head.Fitted(head.logistic(way.inputs["train"], targets["train"], params.c, weights))
         state = resumable.State(examples=len(targets["train"]), seconds=time.perf_counter() - start)
         state.history = {name: [model.evaluate(way.inputs[split], targets[split])["loss"]] for name, split in
-                         (("loss", "train"), ("val_loss", "val"))}  # fmt: skip
+                         (("loss", "train"), ("val_loss", "val")) if split in targets}  # fmt: skip
         return model, state, {"head": "logistic", "c": params.c}
 
     tuning = config.classifier.tuning
@@ -199,14 +225,13 @@ def _train(config: Config, slug: str, way, targets: dict[str, np.ndarray], check
     return model, state, report
 
 
-def _save(config: Config, slug: str, way, model, out: Path, report: dict, key: str) -> dict[str, np.ndarray]:
-    """Save a label's model, its meta and hyperparameters to `out`; return its val and test scores."""
+def _save(config: Config, slug: str, way, model, out: Path, report: dict, key: str) -> None:
+    """Save a label's model, its meta and hyperparameters to `out`."""
     name = way.save(model, out)
     meta = {"trained": True, "label": config.labels[slug].name, "frozen": config.encoder.frozen,
             **vectors.layout(config.encoder), "model": name, "key": key}  # fmt: skip
     files.write_json(out / "meta.json", meta)
     files.write_json(out / "hyperparameters.json", report)
-    return {split: way.scores(model, split).reshape(-1) for split in ("val", "test")}
 
 
 class Saved:

@@ -165,11 +165,13 @@ class Encoder:
         """Pooled vectors of tokenised issues."""
         return predict(self.pooled, tokens, batch_size)
 
-    def save_vectors(self, numbers: list[int], texts: list[str], chunk: int = 4096) -> None:
+    def save_vectors(self, numbers: list[int], texts: list[str], folder: Path | None = None, chunk: int = 4096) -> None:
         """Encode the issues once for every label's head (each would otherwise encode them all),
-        `chunk` at a time: tokens and vectors of the whole corpus are never held at once."""
+        `chunk` at a time: tokens and vectors of the whole corpus are never held at once. Saved
+        beside the preset, or in `folder`."""
         parts = (self.encode(self.tokenize(texts[i : i + chunk])) for i in range(0, len(texts), chunk))
-        vectors.save(self.preset, numbers, self.options, parts, self.pooled.output.shape[-1], self.members)
+        dim = self.pooled.output.shape[-1]
+        vectors.save(folder or self.preset, numbers, self.options, parts, dim, self.members)
 
 
 def _tokenizer(preset: Path) -> tuple:

@@ -252,14 +252,17 @@ def supervised_output(choice: str, targets: np.ndarray) -> str:
 
 
 def finetune(
-    config, texts: list[str], labelled: tuple[list[str], np.ndarray], output: Path, checkpoints: Path
-) -> dict[str, resumable.State]:
+    config, texts: list[str], labelled: tuple[list[str], np.ndarray], output: Path, checkpoints: Path,
+    held_out: tuple[tuple[list[str], np.ndarray], Path] | None = None,
+) -> dict[str, resumable.State]:  # fmt: skip
     """Write the fine-tuned encoder preset to `output`: masked-LM training on `texts`, then
-    contrastive and supervised training on `labelled` (train texts, one 0/1 column per label), each if enabled,
-    resumable from `checkpoints`. With `language_model.members: N` the masked-LM phase runs once
-    and N encoders start from it, member m's later phases from seed + m (output/members/<m>): it
-    adapts the base to the repository's text, which is the same for every member. Returns the
-    final training state of each phase trained (history, throughput)."""
+    contrastive and supervised training on `labelled` (texts, one 0/1 column per label), each if
+    enabled, resumable from `checkpoints`. With `language_model.members: N` the masked-LM phase runs
+    once and N encoders start from it, member m's later phases from seed + m (output/members/<m>):
+    it adapts the base to the repository's text, which is the same for every member. `held_out`
+    (labelled issues, a folder): the members trained again from the same masked-LM phase on those
+    (train alone, where `labelled` is train and val: `language_model.refit`), into that folder.
+    Returns the final training state of each phase trained (history, throughput)."""
     lm = config.language_model
     configure(config.accelerator)
     if lm.base == "scratch":
@@ -272,23 +275,27 @@ def finetune(
     phases: dict[str, resumable.State] = {}
     if lm.finetune.enabled:
         phases["masked_lm"] = finetune_masked_lm(config, masked_lm, packer, texts, checkpoints)
-    start = masked_lm.backbone.get_weights() if lm.members > 1 else None
-    for m in range(lm.members):
-        folder, member = output, config
-        if m:
-            folder, member = output / MEMBERS / str(m), dataclasses.replace(config, seed=config.seed + m)
-            folder.mkdir(parents=True)
-            # a model of its own, from the adapted weights
-            masked_lm = _masked_lm(handle, lm.base, config.encoder.sequence_length)[1]
-            masked_lm.backbone.set_weights(start)
-        own = checkpoints / (f"member-{m}" if m else "")
-        trained = _task_phases(member, masked_lm.backbone, handle, labelled, own)
-        phases.update({(f"{name} (member {m})" if m else name): state for name, state in trained.items()})
-        masked_lm.backbone.save_to_preset(str(folder))
-        packer.tokenizer.save_to_preset(str(folder))
-        _drop_save_date(folder)
-        histories = {name: state.history for name, state in (trained if m else phases).items()}  # no timings:
-        (folder / "training.json").write_text(json.dumps(histories, indent=2) + "\n")  # a re-made encoder is identical
+    start = masked_lm.backbone.get_weights() if lm.members > 1 or held_out else None
+    runs = [(labelled, output, "")] + ([(*held_out, "held out")] if held_out else [])
+    for data, root, run in runs:
+        for m in range(lm.members):
+            folder, member = root, config
+            if m:
+                folder, member = root / MEMBERS / str(m), dataclasses.replace(config, seed=config.seed + m)
+            folder.mkdir(parents=True, exist_ok=True)
+            if m or run:  # a model of its own, from the adapted weights
+                masked_lm = _masked_lm(handle, lm.base, config.encoder.sequence_length)[1]
+                masked_lm.backbone.set_weights(start)
+            own = checkpoints / run.replace(" ", "-") / (f"member-{m}" if m else "")
+            trained = _task_phases(member, masked_lm.backbone, handle, data, own)
+            tag = ", ".join(([f"member {m}"] if m else []) + ([run] if run else []))
+            phases.update({(f"{name} ({tag})" if tag else name): state for name, state in trained.items()})
+            masked_lm.backbone.save_to_preset(str(folder))
+            packer.tokenizer.save_to_preset(str(folder))
+            _drop_save_date(folder)
+            own_phases = trained if m or run else phases  # the first member's are the masked LM's too
+            histories = {name: state.history for name, state in own_phases.items()}  # no timings:
+            (folder / "training.json").write_text(json.dumps(histories, indent=2) + "\n")  # a re-made one is identical
     return phases
 
 

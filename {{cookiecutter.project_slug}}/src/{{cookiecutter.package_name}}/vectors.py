@@ -14,6 +14,7 @@ import numpy as np
 from .core.config import EncoderConfig
 
 NAME = "vectors"  # in the encoder's folder: vectors.npy and vectors.json
+HELD_OUT = "held_out"  # language_model.refit: the train-only members' vectors of train and val, in the encoder's folder
 
 
 def layout(options: EncoderConfig) -> dict:

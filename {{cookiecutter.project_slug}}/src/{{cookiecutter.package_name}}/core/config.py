@@ -152,6 +152,7 @@ class SupervisedConfig(EncoderTraining):
 class LanguageModelConfig:
     base: str
     members: int = field(metadata={"min": 1})  # encoders from one masked LM, then each its seed: side by side
+    refit: bool  # the deployed encoders and heads trained again on train and val, once val is scored
     scratch: ScratchEncoder
     finetune: FinetuneConfig
     contrastive: ContrastiveConfig
@@ -617,8 +618,13 @@ def _check_hyperparams(config: Config, reader: _Reader) -> None:
 
 def _check_heads(config: Config, reader: _Reader) -> None:
     """Averaged heads and the logistic head are heads on the frozen encoder's vectors (a label that
-    fine-tunes its own encoder trains one network); the logistic head has no hyperparameters to tune."""
-    frozen, tune = config.encoder.frozen, config.classifier.tuning.tune
+    fine-tunes its own encoder trains one network); the logistic head has no hyperparameters to
+    tune, and is the one a refit fits again (it needs no val)."""
+    frozen, tune, refit = config.encoder.frozen, config.classifier.tuning.tune, config.language_model.refit
+    if refit and not frozen:
+        reader.fail("language_model.refit", "expected false with encoder.frozen: false (a refit fits the heads "
+                    "on the frozen encoders' vectors again); found true")  # fmt: skip
+        return
     for slug in config.labels:
         params, own = config.classifier_for(slug)[0], config.labels[slug].overrides
         logistic = params.head == "logistic"
@@ -629,6 +635,8 @@ def _check_heads(config: Config, reader: _Reader) -> None:
              "reads the frozen encoder's vectors); found 'logistic'"),
             ("head", tune and logistic, "expected 'network' with classifier.tuning.tune: true (the search tunes "
              "the network head's hyperparameters; the logistic head has `c`); found 'logistic'"),
+            ("head", refit and not logistic, "expected 'logistic' with language_model.refit: true (a network "
+             "head stops early on val, which the refitted encoder has learnt); found 'network'"),
         ]  # fmt: skip
         for key, broken, problem in checks:
             if broken:
